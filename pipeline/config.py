@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,14 +25,14 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger(__name__)
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """Where a data set comes from."""
 
     sample = "sample"
     iam = "iam"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Granularity of the samples: single words or whole text lines."""
 
     words = "words"

@@ -1,4 +1,4 @@
-"""Shared fixtures: a temporary project with a composed config. Topic fixtures live beside their tests."""
+"""Shared fixtures: a temporary project with a composed config."""
 
 from __future__ import annotations
 
