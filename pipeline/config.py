@@ -56,18 +56,28 @@ class SampleConfig:
     p_upper: float = 0.03
     p_number: float = 0.05
     p_punctuation: float = 0.1
+    p_random: float = 0.03
+    frequency_power: float = 0.5
+    max_length: int = 16
+    digit_scale: int = 2
     workers: int = 2
 
 
 @dataclass
 class IamConfig:
-    """The IAM Handwriting Database: official site or archives already on disk."""
+    """The IAM Handwriting Database: official site or archives already on disk.
+
+    The FKI site logs in with a form (`login_url`, e-mail + password) and serves the
+    archives to that session; `login_url: null` sends HTTP Basic auth instead (mirrors).
+    """
 
     base_url: str = "https://fki.tic.heia-fr.ch/DBs/iamDB/data"
+    login_url: str | None = "https://fki.tic.heia-fr.ch/login"
     archive_dir: str | None = None
     drop_err: bool = True
     timeout_s: float = 60.0
     retries: int = 3
+    retry_wait_s: float = 2.0
 
 
 @dataclass
@@ -108,11 +118,125 @@ class PathsConfig:
 
 
 @dataclass
+class MlflowConfig:
+    """MLflow tracking and registry; relative sqlite/artifact paths resolve under paths.root."""
+
+    tracking_uri: str = "sqlite:///mlflow.db"
+    artifact_location: str = "mlartifacts"
+    experiment_prefix: str = "htr"
+    registered_model_prefix: str = "htr"
+    champion_alias: str = "champion"
+    log_model: bool = True
+
+
+@dataclass
+class ModelConfig:
+    """A CNN + BiRNN + CTC recognizer; `_target_` names the builder."""
+
+    _target_: str = "pipeline.model.build_crnn"
+    name: str = "crnn"
+    height: int = 32
+    width: int = 128
+    conv_filters: list[int] = field(default_factory=lambda: [32, 64, 128, 128, 256])
+    conv_kernels: list[int] = field(default_factory=lambda: [5, 5, 3, 3, 3])
+    pool_sizes: list[list[int]] = field(
+        default_factory=lambda: [[2, 2], [2, 2], [2, 1], [2, 1], [2, 1]]
+    )
+    batch_norm: bool = True
+    conv_dropout: float = 0.0
+    projection_units: int = 0
+    rnn: str = "lstm"
+    rnn_units: int = 256
+    rnn_layers: int = 2
+    rnn_dropout: float = 0.0
+
+
+@dataclass
+class AugmentConfig:
+    """On-the-fly training augmentation; `enabled: false` feeds clean images."""
+
+    enabled: bool = True
+    stretch_min: float = 0.75
+    stretch_max: float = 1.25
+    shear: float = 0.35
+    rotation_deg: float = 3.0
+    stroke_p: float = 0.3
+    ink_level: float = 0.4
+    noise_std: float = 0.06
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, early stopping on validation CER, resumption and distribution."""
+
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_decay_patience: int = 2
+    lr_decay_factor: float = 0.5
+    min_lr: float = 1e-5
+    max_epochs: int = 40
+    patience: int = 5
+    max_minutes: float | None = None
+    seed: int = 42
+    shuffle_buffer: int = 4096
+    strategy: str = "default"
+    mixed_precision: bool = False
+    val_max_samples: int | None = None
+    resume: bool = True
+
+
+class Decoder(StrEnum):
+    """A CTC decoder: greedy best path, prefix beam search, word beam search, single digit."""
+
+    bestpath = "bestpath"
+    beam = "beam"
+    wordbeam = "wordbeam"
+    digit = "digit"
+
+
+class WordBeamMode(StrEnum):
+    """Word beam search scoring: dictionary constraint only, or plus a word-bigram LM."""
+
+    words = "words"
+    ngrams = "ngrams"
+
+
+@dataclass
+class DecodeConfig:
+    """CTC decoding: which decoders to report, beam sizes, and the word beam search's LM.
+
+    `prune_threshold`: a character whose probability at a time step is not above it is not
+    used to extend beams at that step (0 keeps every non-zero one: exact but slow).
+    `dictionary_file` / `corpus_file` (relative to paths.root) replace the training texts as
+    the word beam search's dictionary and bigram corpus; `word_chars: null` means the
+    letters of the charset.
+    """
+
+    decoders: list[Decoder] = field(
+        default_factory=lambda: [Decoder.bestpath, Decoder.beam, Decoder.wordbeam]
+    )
+    beam_width: int = 25
+    top_k: int = 5
+    prune_threshold: float = 1e-3
+    wordbeam_mode: WordBeamMode = WordBeamMode.ngrams
+    lm_smoothing: float = 0.1
+    lm_weight: float = 1.0
+    dictionary_file: str | None = None
+    corpus_file: str | None = None
+    word_chars: str | None = None
+
+
+@dataclass
 class Config:
     """The whole composed configuration."""
 
     data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
 
 def validate(cfg: DictConfig | dict) -> DictConfig:

@@ -1,0 +1,65 @@
+"""tf.data batches for the recognizer: samples → preprocessing (+ augmentation) → CTC labels."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from omegaconf import DictConfig
+
+from pipeline import augment, preprocess
+from pipeline.charset import Charset
+from pipeline.loader import make_dataset
+
+
+def label_encoder(charset: Charset) -> tf.keras.layers.StringLookup:
+    """Map characters to 1..N (0 stays the CTC blank, also used as label padding).
+
+    A character outside the charset (possible in val/test) maps to 0 and so drops out of
+    the loss target; CER is always computed on the true text, not on these labels.
+    """
+    return tf.keras.layers.StringLookup(
+        vocabulary=list(charset.chars), num_oov_indices=1, oov_token="[UNK]"
+    )
+
+
+def _model_input(cfg: DictConfig, image: tf.Tensor, train: bool) -> tf.Tensor:
+    ink = preprocess.to_ink(image)
+    if train and cfg.augment.enabled:
+        ink = augment.geometric(ink, cfg.augment)
+    ink = preprocess.fit_ink(ink, cfg.model.height, cfg.model.width)
+    if train and cfg.augment.enabled:
+        ink = augment.photometric(ink, cfg.augment)
+    return ink
+
+
+def model_batches(
+    cfg: DictConfig,
+    split: str,
+    charset: Charset,
+    train: bool,
+    limit: int | None = None,
+    with_text: bool = False,
+) -> tf.data.Dataset:
+    """Batches of (image [B, H, W, 1], labels [B, L] padded with 0) for fit/evaluate.
+
+    With `with_text`, batches are (image, labels, text) so callers can score real strings.
+    """
+    lookup = label_encoder(charset)
+    data = make_dataset(cfg, split)
+    if limit:
+        data = data.take(limit)
+    if train:
+        data = data.shuffle(
+            cfg.train.shuffle_buffer, seed=cfg.train.seed, reshuffle_each_iteration=True
+        )
+
+    def to_example(image: tf.Tensor, text: tf.Tensor):
+        labels = tf.cast(lookup(tf.strings.unicode_split(text, "UTF-8")), tf.int32)
+        labels = tf.boolean_mask(labels, labels > 0)
+        x = _model_input(cfg, image, train)
+        return (x, labels, text) if with_text else (x, labels)
+
+    data = data.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not train)
+    shapes = ([None, None, 1], [None], []) if with_text else ([None, None, 1], [None])
+    shapes = tuple(tf.TensorShape(s) for s in shapes)
+    data = data.padded_batch(cfg.train.batch_size, padded_shapes=shapes)
+    return data.prefetch(tf.data.AUTOTUNE)

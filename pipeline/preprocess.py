@@ -1,0 +1,111 @@
+"""The one preprocessing path from an image to the recognizer's input.
+
+Training, evaluation, the predict CLI and the canvas app all call these functions, so a
+drawn word reaches the model exactly as the training words did:
+`prepare_foreign` (drawn or uploaded images only: dark ink on light paper, cropped to the
+ink) and then `fit_to_input` (distortion-free resize, pad, normalise to ink = 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from pipeline.errors import HTRError
+
+INK_THRESHOLD = 0.2
+CROP_MARGIN = 0.08
+
+
+def to_ink(image: tf.Tensor) -> tf.Tensor:
+    """A uint8 [h, w, 1] dark-on-light image as float32 ink in [0, 1], paper 0, darkest ink 1.
+
+    The contrast stretch makes scans with grey paper or faint ink look alike to the model.
+    """
+    ink = 1.0 - tf.cast(image, tf.float32) / 255.0
+    low = tf.reduce_min(ink)
+    high = tf.reduce_max(ink)
+    return tf.math.divide_no_nan(ink - low, high - low)
+
+
+def fit_ink(ink: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """Resize ink [h, w, 1] into [height, width, 1] keeping the aspect ratio, centred, padded 0."""
+    shape = tf.cast(tf.shape(ink)[:2], tf.float32)
+    scale = tf.minimum(height / shape[0], width / shape[1])
+    new_h = tf.clip_by_value(tf.cast(tf.round(shape[0] * scale), tf.int32), 1, height)
+    new_w = tf.clip_by_value(tf.cast(tf.round(shape[1] * scale), tf.int32), 1, width)
+    resized = tf.image.resize(ink, [new_h, new_w], method="area", antialias=True)
+    top = (height - new_h) // 2
+    left = (width - new_w) // 2
+    padded = tf.image.pad_to_bounding_box(resized, top, left, height, width)
+    return tf.ensure_shape(padded, [height, width, 1])
+
+
+def fit_to_input(image: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """A uint8 [h, w, 1] dark-on-light image as the model's float32 [height, width, 1] input."""
+    return fit_ink(to_ink(image), height, width)
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """Any decoded image (grey, 16-bit, RGB, RGBA with transparency) as uint8 grey [h, w].
+
+    Transparent pixels count as paper: a canvas drawing is transparent where nothing is drawn.
+    """
+    array = np.asarray(image)
+    if array.size == 0 or array.ndim not in (2, 3):
+        raise HTRError(f"image has unusable shape {array.shape}")
+    if array.dtype == np.uint16 or array.max(initial=0) > 255:
+        array = (array.astype(np.float64) / 257.0).round()
+    array = array.astype(np.float64)
+    if array.ndim == 2:
+        return array.astype(np.uint8)
+    channels = array.shape[2]
+    colour = array[..., : min(channels, 3)]
+    grey = colour.mean(axis=2) if colour.shape[2] == 3 else colour[..., 0]
+    if channels in (2, 4):
+        alpha = array[..., -1] / 255.0
+        if alpha.min() < 1.0:
+            # Where alpha is 0 the pixel is paper; ink is whatever contrasts with the paper.
+            ink_dark = _looks_dark_on_light(grey, alpha)
+            paper = 255.0 if ink_dark else 0.0
+            grey = grey * alpha + paper * (1.0 - alpha)
+    return np.clip(grey, 0, 255).astype(np.uint8)
+
+
+def _looks_dark_on_light(grey: np.ndarray, alpha: np.ndarray) -> bool:
+    visible = alpha > 0.5
+    if not visible.any():
+        return True
+    return float(grey[visible].mean()) < 128.0
+
+
+def prepare_foreign(image: np.ndarray) -> np.ndarray:
+    """A drawn or uploaded image as training-like uint8 [h, w, 1]: dark ink, light paper, cropped.
+
+    Raises HTRError when there is no ink at all (a blank canvas), instead of guessing.
+    """
+    grey = to_grey(image).astype(np.float64)
+    if np.median(_border(grey)) < 128.0:
+        grey = 255.0 - grey
+    paper = float(np.median(_border(grey)))
+    darkness = (paper - grey) / max(paper, 1.0)
+    mask = darkness > INK_THRESHOLD
+    if not mask.any():
+        raise HTRError("the image is blank: no ink found (draw or upload some handwriting)")
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    margin = int(round(CROP_MARGIN * max(bottom - top, 1)))
+    top, left = max(top - margin, 0), max(left - margin, 0)
+    bottom, right = min(bottom + margin, grey.shape[0]), min(right + margin, grey.shape[1])
+    cropped = np.clip(grey[top:bottom, left:right], 0, 255).astype(np.uint8)
+    return cropped[..., None]
+
+
+def _border(grey: np.ndarray) -> np.ndarray:
+    return np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+
+
+def preprocess_batch(images: list[np.ndarray], height: int, width: int) -> np.ndarray:
+    """Stack uint8 [h, w, 1] images into the model's float32 [n, height, width, 1] batch."""
+    return np.stack([fit_to_input(tf.constant(img), height, width).numpy() for img in images])
