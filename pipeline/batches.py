@@ -38,10 +38,12 @@ def model_batches(
     train: bool,
     limit: int | None = None,
     with_text: bool = False,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """Batches of (image [B, H, W, 1], labels [B, L] padded with 0) for fit/evaluate.
 
-    With `with_text`, batches are (image, labels, text) so callers can score real strings.
+    With `with_text`, batches are (image, labels, text) so callers can score real strings;
+    `drop_remainder` keeps every batch full, which tf.distribute replicas need.
     """
     lookup = label_encoder(charset)
     data = make_dataset(cfg, split)
@@ -61,5 +63,7 @@ def model_batches(
     data = data.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not train)
     shapes = ([None, None, 1], [None], []) if with_text else ([None, None, 1], [None])
     shapes = tuple(tf.TensorShape(s) for s in shapes)
-    data = data.padded_batch(cfg.train.batch_size, padded_shapes=shapes)
+    data = data.padded_batch(
+        cfg.train.batch_size, padded_shapes=shapes, drop_remainder=drop_remainder
+    )
     return data.prefetch(tf.data.AUTOTUNE)

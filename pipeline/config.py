@@ -143,6 +143,7 @@ class ModelConfig:
         default_factory=lambda: [[2, 2], [2, 2], [2, 1], [2, 1], [2, 1]]
     )
     batch_norm: bool = True
+    bn_momentum: float = 0.9
     conv_dropout: float = 0.0
     projection_units: int = 0
     rnn: str = "lstm"
@@ -209,7 +210,8 @@ class DecodeConfig:
     used to extend beams at that step (0 keeps every non-zero one: exact but slow).
     `dictionary_file` / `corpus_file` (relative to paths.root) replace the training texts as
     the word beam search's dictionary and bigram corpus; `word_chars: null` means the
-    letters of the charset.
+    letters of the charset. `batch_size`: images per inference call when many are read
+    (the evaluate stage).
     """
 
     decoders: list[Decoder] = field(
@@ -224,6 +226,20 @@ class DecodeConfig:
     dictionary_file: str | None = None
     corpus_file: str | None = None
     word_chars: str | None = None
+    batch_size: int = 64
+
+
+@dataclass
+class AppConfig:
+    """The Streamlit canvas app: upload limits, canvas size and stroke widths (pixels)."""
+
+    max_upload_mb: float = 10.0
+    max_megapixels: float = 20.0
+    canvas_width: int = 600
+    canvas_height: int = 200
+    default_stroke_width: int = 10
+    max_stroke_width: int = 40
+    preview_scale: int = 4
 
 
 @dataclass
@@ -237,6 +253,7 @@ class Config:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    app: AppConfig = field(default_factory=AppConfig)
 
 
 def validate(cfg: DictConfig | dict) -> DictConfig:

@@ -45,7 +45,7 @@ def _check(cfg: DictConfig) -> None:
 def _conv_block(x, filters: int, kernel: int, pool: tuple[int, int], cfg: DictConfig):
     x = layers.Conv2D(filters, kernel, padding="same", use_bias=not cfg.batch_norm)(x)
     if cfg.batch_norm:
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=cfg.bn_momentum)(x)
     x = layers.ReLU()(x)
     if tuple(pool) != (1, 1):
         x = layers.MaxPooling2D(pool_size=tuple(pool), strides=tuple(pool))(x)

@@ -1,9 +1,10 @@
 """The one preprocessing path from an image to the recognizer's input.
 
 Training, evaluation, the predict CLI and the canvas app all call these functions, so a
-drawn word reaches the model exactly as the training words did:
-`prepare_foreign` (drawn or uploaded images only: dark ink on light paper, cropped to the
-ink) and then `fit_to_input` (distortion-free resize, pad, normalise to ink = 1).
+drawn word reaches the model exactly as the training words did: `pipeline.images` decodes
+any file to uint8 grey, `prepare_foreign` (drawn or uploaded images only) makes it dark
+ink on light paper cropped to the ink, and `fit_to_input` resizes without distortion,
+pads and normalises to ink = 1.
 """
 
 from __future__ import annotations
@@ -46,45 +47,14 @@ def fit_to_input(image: tf.Tensor, height: int, width: int) -> tf.Tensor:
     return fit_ink(to_ink(image), height, width)
 
 
-def to_grey(image: np.ndarray) -> np.ndarray:
-    """Any decoded image (grey, 16-bit, RGB, RGBA with transparency) as uint8 grey [h, w].
-
-    Transparent pixels count as paper: a canvas drawing is transparent where nothing is drawn.
-    """
-    array = np.asarray(image)
-    if array.size == 0 or array.ndim not in (2, 3):
-        raise HTRError(f"image has unusable shape {array.shape}")
-    if array.dtype == np.uint16 or array.max(initial=0) > 255:
-        array = (array.astype(np.float64) / 257.0).round()
-    array = array.astype(np.float64)
-    if array.ndim == 2:
-        return array.astype(np.uint8)
-    channels = array.shape[2]
-    colour = array[..., : min(channels, 3)]
-    grey = colour.mean(axis=2) if colour.shape[2] == 3 else colour[..., 0]
-    if channels in (2, 4):
-        alpha = array[..., -1] / 255.0
-        if alpha.min() < 1.0:
-            # Where alpha is 0 the pixel is paper; ink is whatever contrasts with the paper.
-            ink_dark = _looks_dark_on_light(grey, alpha)
-            paper = 255.0 if ink_dark else 0.0
-            grey = grey * alpha + paper * (1.0 - alpha)
-    return np.clip(grey, 0, 255).astype(np.uint8)
-
-
-def _looks_dark_on_light(grey: np.ndarray, alpha: np.ndarray) -> bool:
-    visible = alpha > 0.5
-    if not visible.any():
-        return True
-    return float(grey[visible].mean()) < 128.0
-
-
 def prepare_foreign(image: np.ndarray) -> np.ndarray:
     """A drawn or uploaded image as training-like uint8 [h, w, 1]: dark ink, light paper, cropped.
 
-    Raises HTRError when there is no ink at all (a blank canvas), instead of guessing.
+    Takes the uint8 grey array of `pipeline.images` (transparency already on white paper);
+    light ink on dark paper is inverted. Raises HTRError when there is no ink at all (a
+    blank canvas), instead of guessing.
     """
-    grey = to_grey(image).astype(np.float64)
+    grey = np.asarray(image, dtype=np.float64).reshape(np.shape(image)[:2])
     if np.median(_border(grey)) < 128.0:
         grey = 255.0 - grey
     paper = float(np.median(_border(grey)))
@@ -95,7 +65,7 @@ def prepare_foreign(image: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    margin = int(round(CROP_MARGIN * max(bottom - top, 1)))
+    margin = round(CROP_MARGIN * max(bottom - top, 1))
     top, left = max(top - margin, 0), max(left - margin, 0)
     bottom, right = min(bottom + margin, grey.shape[0]), min(right + margin, grey.shape[1])
     cropped = np.clip(grey[top:bottom, left:right], 0, 255).astype(np.uint8)

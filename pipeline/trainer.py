@@ -23,10 +23,10 @@ from pipeline.config import project_path
 from pipeline.ctc import ctc_loss
 from pipeline.errors import HTRError
 from pipeline.inference import compiled_predictor
-from pipeline.loader import load_charset, read_metadata
+from pipeline.loader import load_charset, read_metadata, split_store
 from pipeline.model import logits_model
 from pipeline.strategy import make_strategy
-from pipeline.training_monitor import MonitorState, TrainingMonitor
+from pipeline.training_monitor import Checkpointer, MonitorState, TrainingMonitor
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ CHARSET_FILE = "charset.json"
 METRICS_FILE = "train_metrics.json"
 HISTORY_FILE = "train_history.csv"
 RUN_FILE = "run.json"
+CORPUS_FILE = "corpus.txt"
 CHECKPOINT_DIR = "checkpoint"
 
 
@@ -70,20 +71,18 @@ def _load_state(checkpoint: Path, cfg: DictConfig, digest: str) -> MonitorState:
     return MonitorState(config_hash=digest, lr=cfg.train.lr)
 
 
-class _SaveLast(keras.callbacks.Callback):
-    """Save weights and optimizer state after the monitor recorded the epoch."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.model.save_weights(self.path)
-
-
 def _history_columns(history: list[dict]) -> dict[str, list[float]]:
     keys = [k for k in history[0] if k != "epoch"] if history else []
     return {k: [row.get(k, float("nan")) for row in history] for k in keys}
+
+
+def write_corpus(cfg: DictConfig, path: Path) -> Path:
+    """The training split's transcriptions, one per line: the word beam search's dictionary
+    and bigram corpus, shipped beside the model so predict and the app decode alike."""
+    with atomic_file(path, "w") as handle:
+        for record in split_store(cfg, "train").records():
+            handle.write(record.text + "\n")
+    return path
 
 
 def _write_outputs(models: Path, model: keras.Model, charset, state: MonitorState) -> None:
@@ -133,9 +132,18 @@ def train(cfg: DictConfig) -> TrainResult:
     if state.epochs_done >= cfg.train.max_epochs or state.wait >= cfg.train.patience:
         raise HTRError(f"checkpoint in {checkpoint} is already complete; delete it to retrain")
 
-    train_data = model_batches(cfg, "train", charset, train=True)
+    distributed = strategy.num_replicas_in_sync > 1
+    train_data = model_batches(cfg, "train", charset, train=True, drop_remainder=distributed)
     val_limit = cfg.train.val_max_samples
-    val_loss_data = model_batches(cfg, "val", charset, train=False, limit=val_limit)
+    val_loss_data = model_batches(
+        cfg, "val", charset, train=False, limit=val_limit, drop_remainder=distributed
+    )
+    n_val = min(int(read_metadata(cfg, "val")["count"]), val_limit or sys.maxsize)
+    if distributed and n_val < cfg.train.batch_size:
+        log.warning(
+            "val split (%d) smaller than one batch: no val_loss under %s", n_val, cfg.train.strategy
+        )
+        val_loss_data = None
     val_text_data = model_batches(cfg, "val", charset, False, limit=val_limit, with_text=True)
 
     tracking.configure(cfg)
@@ -147,13 +155,12 @@ def train(cfg: DictConfig) -> TrainResult:
         charset.chars,
         cfg.train,
         state,
-        checkpoint / "state.json",
         checkpoint / "best.weights.h5",
     )
     callbacks = [
         monitor,
-        _SaveLast(checkpoint / "last.weights.h5"),
         tracking.MlflowEpochLogger(state.run_id),
+        Checkpointer(state, checkpoint / "state.json", checkpoint / "last.weights.h5"),
     ]
     log.info("training %s on %s (%d classes)", cfg.model.name, cfg.data.name, charset.num_classes)
     started = time.monotonic()
@@ -170,6 +177,7 @@ def train(cfg: DictConfig) -> TrainResult:
         raise HTRError("training produced no epoch (train.max_epochs must be > 0)")
     trainable.load_weights(checkpoint / "best.weights.h5")
     _write_outputs(models, model, charset, state)
+    write_corpus(cfg, models / CORPUS_FILE)
     tracking.log_run_files(
         state.run_id,
         cfg=cfg,
@@ -177,7 +185,10 @@ def train(cfg: DictConfig) -> TrainResult:
         history=_history_columns(state.history),
         samples=monitor.samples,
     )
-    tracking.log_artifacts(state.run_id, {f"training/{METRICS_FILE}": models / METRICS_FILE})
+    tracking.log_artifacts(
+        state.run_id,
+        {f"training/{METRICS_FILE}": models / METRICS_FILE, CORPUS_FILE: models / CORPUS_FILE},
+    )
     if cfg.mlflow.log_model:
         tracking.log_keras_model(state.run_id, model)
     experiment_id = tracking.ensure_experiment(cfg)

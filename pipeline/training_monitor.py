@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -60,17 +61,38 @@ def validation_texts(
     return truths, hyps, images
 
 
+def save_weights_atomically(model: keras.Model, path: Path) -> None:
+    """Write weights (with optimizer state) beside `path`, then rename: a kill never leaves
+    a half-written file where a resume would read it."""
+    tmp = path.with_name(f"tmp-{path.name}")
+    model.save_weights(tmp)
+    os.replace(tmp, path)
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Last in the callback list: weights first, then the state file as the commit point."""
+
+    def __init__(self, state: MonitorState, state_path: Path, weights_path: Path) -> None:
+        super().__init__()
+        self.state = state
+        self.state_path = Path(state_path)
+        self.weights_path = Path(weights_path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_weights_atomically(self.model, self.weights_path)
+        self.state.save(self.state_path)
+
+
 class TrainingMonitor(keras.callbacks.Callback):
     """Adds val_cer, val_word_accuracy, lr and images_per_s to the epoch logs; stops early."""
 
-    def __init__(self, predict, val_batches, chars, cfg_train, state, state_path, best_path_):
+    def __init__(self, predict, val_batches, chars, cfg_train, state, best_path_):
         super().__init__()
         self.predict = predict
         self.val_batches = val_batches
         self.chars = chars
         self.cfg = cfg_train
         self.state = state
-        self.state_path = Path(state_path)
         self.best_weights_path = Path(best_path_)
         self.samples: list[tuple[np.ndarray, str, str]] = []
         self._epoch_start = 0.0
@@ -102,7 +124,6 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.state.seconds = time.monotonic() - self._started
         self.state.lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.state.history.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
-        self.state.save(self.state_path)
         log.info(
             "epoch %d: loss %.3f val_cer %.4f word_acc %.3f %.0f img/s",
             epoch + 1,
@@ -116,7 +137,7 @@ class TrainingMonitor(keras.callbacks.Callback):
     def _update_early_stopping(self, epoch: int, val_cer: float) -> None:
         if val_cer < self.state.best_cer - 1e-9:
             self.state.best_cer, self.state.best_epoch, self.state.wait = val_cer, epoch, 0
-            self.model.save_weights(self.best_weights_path)
+            save_weights_atomically(self.model, self.best_weights_path)
             return
         self.state.wait += 1
         if self.state.wait % self.cfg.lr_decay_patience == 0:
