@@ -1,0 +1,380 @@
+"""The shared recognizer: one loaded model with its charset and decoders, for every reader.
+
+predict, the evaluate stage and the app all read images through `Recognizer`, so an image
+reaches the model the same way everywhere: `prepare_foreign` (drawn or uploaded images
+only), `fit_to_input`, the compiled predictor, then a CTC decoder. A model comes from a
+local `.keras` file (charset.json and corpus.txt beside it, as the train stage writes
+them) or from MLflow, where charset.json and corpus.txt are artifacts of the run that
+trained the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from pipeline.charset import Charset
+from pipeline.config import DecodeConfig, Decoder
+from pipeline.ctc_decoders import DIGITS
+from pipeline.decoding import Candidate, LanguageModel, decode, load_language_model
+from pipeline.errors import HTRError
+from pipeline.inference import compiled_predictor
+from pipeline.preprocess import fit_to_input, prepare_foreign
+from pipeline.tracking import load_keras_model
+
+log = logging.getLogger(__name__)
+
+CHARSET_FILE = "charset.json"
+CORPUS_FILE = "corpus.txt"
+MODES = ("text", "digit")
+TEXT_DECODERS = (Decoder.bestpath.value, Decoder.beam.value, Decoder.wordbeam.value)
+_REGISTERED = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?$")
+_LOGGED = re.compile(r"^models:/(?P<model_id>m-[0-9a-f]+)/?$")
+_RUN = re.compile(r"^runs:/(?P<run_id>[^/]+)/.+$")
+
+
+@dataclass
+class Reading:
+    """What the recognizer read in one image, with what the model saw (for display)."""
+
+    text: str
+    probability: float
+    candidates: list[Candidate]
+    model_input: np.ndarray
+    digit_probabilities: np.ndarray | None
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model came from: the URI asked for and, for MLflow, what it resolved to."""
+
+    uri: str
+    load_uri: str
+    run_id: str | None = None
+    name: str | None = None
+    version: int | None = None
+    alias: str | None = None
+
+
+def decode_config(cfg_decode: DecodeConfig | DictConfig | dict) -> DecodeConfig:
+    """The `decode` group as a validated DecodeConfig (unknown keys raise HTRError)."""
+    if isinstance(cfg_decode, DecodeConfig):
+        return cfg_decode
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(DecodeConfig), cfg_decode)
+        return OmegaConf.to_object(merged)
+    except OmegaConfBaseException as err:
+        raise HTRError(f"invalid decode config: {err}".splitlines()[0]) from err
+
+
+class Recognizer:
+    """A prediction model (image → per-step softmax, class 0 blank) with charset and decoders.
+
+    Build it once (`Recognizer.load`) and reuse it: preprocessing (`fit_to_input`, ~5x
+    faster traced than eager) and the predictor are traced on construction, and the word
+    beam search's language model is built on its first use.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        charset: Charset,
+        corpus_texts: list[str],
+        cfg_decode: DecodeConfig | DictConfig,
+        *,
+        source: ModelSource | None = None,
+        root: str | Path = ".",
+    ) -> None:
+        classes = model.output_shape[-1]
+        if classes != charset.num_classes:
+            raise HTRError(
+                f"model outputs {classes} classes but the charset has {len(charset.chars)} "
+                f"characters + blank = {charset.num_classes}: they belong to different models"
+            )
+        self.model = model
+        self.charset = charset
+        self.corpus_texts = list(corpus_texts)
+        self.cfg_decode = decode_config(cfg_decode)
+        self.source = source
+        self.root = Path(root)
+        self.height, self.width = int(model.input_shape[1]), int(model.input_shape[2])
+        self._predict = compiled_predictor(model)
+        self._fit = tf.function(
+            lambda image: fit_to_input(image, self.height, self.width),
+            input_signature=[tf.TensorSpec([None, None, 1], tf.uint8)],
+        )
+        self._predict(self._fit(tf.zeros((2, 2, 1), tf.uint8)).numpy()[None])
+        self._lm: LanguageModel | None = None
+
+    @classmethod
+    def load(
+        cls,
+        uri: str,
+        cfg_decode: DecodeConfig | DictConfig,
+        tracking_uri: str | None = None,
+        *,
+        root: str | Path = ".",
+    ) -> Recognizer:
+        """Load a local `.keras` file or an MLflow model URI (models:/…, runs:/…) once."""
+        uri = str(uri)
+        if "://" not in uri and not uri.startswith(("models:/", "runs:/")):
+            return cls._load_local(Path(uri), cfg_decode, root)
+        return cls._load_mlflow(uri, cfg_decode, tracking_uri, root)
+
+    @classmethod
+    def _load_local(
+        cls, path: Path, cfg_decode: DecodeConfig | DictConfig, root: str | Path
+    ) -> Recognizer:
+        if path.suffix != ".keras":
+            raise HTRError(f"model {path} is neither a .keras file nor an MLflow model URI")
+        model = load_keras_model(path)
+        charset = Charset.load(path.parent / CHARSET_FILE)
+        corpus = _read_corpus(path.parent / CORPUS_FILE)
+        source = ModelSource(uri=str(path), load_uri=str(path))
+        return cls(model, charset, corpus, cfg_decode, source=source, root=root)
+
+    @classmethod
+    def _load_mlflow(
+        cls,
+        uri: str,
+        cfg_decode: DecodeConfig | DictConfig,
+        tracking_uri: str | None,
+        root: str | Path,
+    ) -> Recognizer:
+        import mlflow
+        from mlflow import MlflowClient
+
+        if tracking_uri is not None:
+            _check_store(tracking_uri)
+            mlflow.set_tracking_uri(tracking_uri)
+        source = resolve_source(uri, MlflowClient())
+        model = load_keras_model(source.load_uri)
+        with tempfile.TemporaryDirectory() as tmp:
+            charset_path = _download(source.run_id, CHARSET_FILE, Path(tmp))
+            if charset_path is None:
+                raise HTRError(f"run {source.run_id} of model {uri} has no {CHARSET_FILE}")
+            charset = Charset.load(charset_path)
+            corpus_path = _download(source.run_id, CORPUS_FILE, Path(tmp))
+            corpus = _read_corpus(corpus_path) if corpus_path else []
+        return cls(model, charset, corpus, cfg_decode, source=source, root=root)
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Where the model came from and its shape, for display and logs."""
+        source = self.source or ModelSource(uri="<in memory>", load_uri="<in memory>")
+        return {
+            "uri": source.uri,
+            "name": source.name,
+            "version": source.version,
+            "alias": source.alias,
+            "run_id": source.run_id,
+            "input_height": self.height,
+            "input_width": self.width,
+            "time_steps": int(self.model.output_shape[1]),
+            "num_classes": self.charset.num_classes,
+        }
+
+    @property
+    def language_model(self) -> LanguageModel:
+        """The word beam search's language model, built on first use."""
+        if self._lm is None:
+            if not self.corpus_texts and not self.cfg_decode.corpus_file:
+                raise HTRError(
+                    f"the wordbeam decoder needs {CORPUS_FILE} beside the model (or "
+                    "decode.corpus_file); this model has none"
+                )
+            started = time.perf_counter()
+            self._lm = load_language_model(
+                self.cfg_decode, self.charset.chars, self.corpus_texts, self.root
+            )
+            log.info("built the word beam language model in %.2f s", time.perf_counter() - started)
+        return self._lm
+
+    def model_input(self, image: np.ndarray, foreign: bool = True) -> np.ndarray:
+        """The float32 [H, W, 1] input of a uint8 grey [h, w, 1] image (foreign: crop to ink)."""
+        array = _check_image(image)
+        if foreign:
+            array = prepare_foreign(array)
+        return self._fit(tf.constant(array)).numpy()
+
+    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        """Per-step softmax [n, T, C] of a float32 input batch [n, H, W, 1], compiled path."""
+        return self._predict(inputs)
+
+    def decode(
+        self, probs: np.ndarray, decoder: str = "beam", mode: str = "text", top_k: int = 5
+    ) -> list[Candidate]:
+        """Candidates (best first, at most `top_k`) for one [T, C] matrix."""
+        if top_k < 1:
+            raise HTRError(f"top_k must be at least 1, got {top_k}")
+        if mode not in MODES:
+            raise HTRError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if mode == "digit":
+            decoder = Decoder.digit.value
+        elif str(decoder) not in TEXT_DECODERS:
+            raise HTRError(
+                f"unknown text decoder {decoder!r}; choose one of {', '.join(TEXT_DECODERS)}"
+            )
+        cfg = dataclasses.replace(self.cfg_decode, top_k=top_k)
+        lm = self.language_model if str(decoder) == Decoder.wordbeam.value else None
+        return decode(probs, self.charset.chars, str(decoder), cfg, lm)[:top_k]
+
+    def read(
+        self,
+        image: np.ndarray,
+        decoder: str = "beam",
+        mode: str = "text",
+        top_k: int = 5,
+        foreign: bool = True,
+    ) -> Reading:
+        """Read one uint8 grey [h, w, 1] image; HTRError for a blank one (when foreign)."""
+        started = time.perf_counter()
+        x = self.model_input(image, foreign)
+        probs = self._predict(x[None])[0]
+        return self._reading(x, probs, decoder, mode, top_k, started, 0.0)
+
+    def read_batch(
+        self,
+        images: Sequence[np.ndarray],
+        decoder: str = "beam",
+        mode: str = "text",
+        top_k: int = 5,
+        foreign: bool = True,
+        batch_size: int | None = None,
+    ) -> list[Reading]:
+        """Read many images with batched inference; a latency is its batch share + its decoding."""
+        size = batch_size or self.cfg_decode.batch_size
+        readings: list[Reading] = []
+        for start in range(0, len(images), size):
+            started = time.perf_counter()
+            chunk = images[start : start + size]
+            inputs = np.stack([self.model_input(image, foreign) for image in chunk])
+            probs = self._predict(inputs)
+            share = (time.perf_counter() - started) / len(chunk)
+            for x, p in zip(inputs, probs, strict=True):
+                readings.append(
+                    self._reading(x, p, decoder, mode, top_k, time.perf_counter(), share)
+                )
+        return readings
+
+    def _reading(
+        self,
+        x: np.ndarray,
+        probs: np.ndarray,
+        decoder: str,
+        mode: str,
+        top_k: int,
+        started: float,
+        extra_s: float,
+    ) -> Reading:
+        digit_p = None
+        if mode == "digit":
+            ten = self.decode(probs, mode="digit", top_k=len(DIGITS))
+            digit_p = np.zeros(len(DIGITS))
+            for candidate in ten:
+                digit_p[DIGITS.index(candidate.text)] = candidate.probability
+            candidates = ten[:top_k]
+        else:
+            candidates = self.decode(probs, decoder, mode, top_k)
+        best = candidates[0] if candidates else Candidate("", 0.0)
+        return Reading(
+            text=best.text,
+            probability=best.probability,
+            candidates=candidates,
+            model_input=x[..., 0],
+            digit_probabilities=digit_p,
+            latency_ms=(time.perf_counter() - started + extra_s) * 1000.0,
+        )
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 1 or 0 in array.shape:
+        raise HTRError(
+            f"expected a uint8 grey image [h, w, 1] (pipeline.images), got {array.dtype} "
+            f"{array.shape}"
+        )
+    return array
+
+
+def _read_corpus(path: Path) -> list[str]:
+    if not path.is_file():
+        log.warning("no %s at %s: the wordbeam decoder will be unavailable", CORPUS_FILE, path)
+        return []
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def _check_store(tracking_uri: str) -> None:
+    """Refuse a SQLite store that does not exist (MLflow would silently create an empty one)."""
+    prefix = "sqlite:///"
+    if tracking_uri.startswith(prefix) and not Path(tracking_uri[len(prefix) :]).is_file():
+        raise HTRError(
+            f"no MLflow store at {tracking_uri[len(prefix) :]}: train and evaluate a model "
+            "first, or pass the right tracking URI"
+        )
+
+
+def resolve_source(uri: str, client: Any) -> ModelSource:
+    """Resolve an MLflow model URI to the model to load and the run that trained it."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if match := _REGISTERED.match(uri):
+            name, alias = match["name"], match["alias"]
+            if alias is not None:
+                version = client.get_model_version_by_alias(name, alias)
+            else:
+                version = client.get_model_version(name, match["version"])
+            run_id = version.tags.get("training_run_id") or version.run_id
+            return ModelSource(
+                uri=uri,
+                load_uri=f"models:/{name}/{version.version}",
+                run_id=run_id,
+                name=name,
+                version=int(version.version),
+                alias=alias,
+            )
+        if match := _LOGGED.match(uri):
+            logged = client.get_logged_model(match["model_id"])
+            return ModelSource(uri=uri, load_uri=uri, run_id=logged.source_run_id)
+        if match := _RUN.match(uri):
+            client.get_run(match["run_id"])
+            return ModelSource(uri=uri, load_uri=uri, run_id=match["run_id"])
+    except MlflowException as err:
+        raise HTRError(f"model {uri} not found: {err.message.splitlines()[0]}") from err
+    raise HTRError(
+        f"unsupported model URI {uri!r}: use a .keras path, models:/<name>@<alias>, "
+        "models:/<name>/<version>, models:/<model id> or runs:/<run id>/<path>"
+    )
+
+
+def _download(run_id: str | None, artifact: str, dst: Path) -> Path | None:
+    """Download one artifact of a run, or None if the run does not have it."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    if run_id is None:
+        return None
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=artifact, dst_path=str(dst)
+        )
+    except (MlflowException, OSError):
+        return None
+    return Path(local) if Path(local).is_file() else None
