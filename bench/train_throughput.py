@@ -92,11 +92,15 @@ def main() -> None:
         x1 = batches[0][0][:1].numpy()
         x64 = batches[0][0].numpy()
         compiled = compiled_predictor(model)
+
+        def keras_predict(x, model=model):
+            return model.predict(x, verbose=0)
+
         print(
             f"{name:12s} train {rate:7.1f} img/s | params {model.count_params():,} | "
-            f"batch-1 predict {_latency_ms(lambda x: model.predict(x, verbose=0), x1, 10):6.1f} ms"
+            f"batch-1 predict {_latency_ms(keras_predict, x1, 10):6.1f} ms"
             f" compiled {_latency_ms(compiled, x1, 20):6.1f} ms | "
-            f"batch-{len(x64)} predict {_latency_ms(lambda x: model.predict(x, verbose=0), x64, 3):6.1f}"
+            f"batch-{len(x64)} predict {_latency_ms(keras_predict, x64, 3):6.1f}"
             f" ms compiled {_latency_ms(compiled, x64, 3):6.1f} ms"
         )
     first = args.models[0]

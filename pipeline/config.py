@@ -41,11 +41,17 @@ class Kind(StrEnum):
 
 @dataclass
 class SampleConfig:
-    """The offline synthetic data set: rendered words plus real MNIST digits."""
+    """The offline synthetic data set: rendered words, real MNIST digits, rendered lines.
+
+    Lines (`n_lines`, data.kind=lines only) are runs of `min_line_words`..`max_line_words`
+    words of real English sentences; with kind=lines, words and digits become one-word lines.
+    """
 
     n_words: int = 6000
     n_digits: int = 2000
     n_lines: int = 0
+    min_line_words: int = 3
+    max_line_words: int = 10
     vocabulary_size: int = 20000
     fonts: list[str] = field(default_factory=list)
     held_out_fonts: list[str] = field(

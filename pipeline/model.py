@@ -24,6 +24,21 @@ def time_steps(cfg: DictConfig) -> int:
     return cfg.width // math.prod(pool[1] for pool in cfg.pool_sizes)
 
 
+def check_label_length(cfg: DictConfig, longest: int) -> None:
+    """Reject labels too long for the model's CTC output (`cfg` is the model group).
+
+    CTC needs one step per character plus a blank between repeated ones; the safe rule
+    used here is time_steps >= 2 x the longest label.
+    """
+    steps = time_steps(cfg)
+    if 2 * longest > steps:
+        raise HTRError(
+            f"labels of up to {longest} characters need at least {2 * longest} CTC time steps, "
+            f"but model {cfg.name!r} has {steps} (model.width={cfg.width} / width pooling "
+            f"{cfg.width // steps}): widen model.width or pool less along the width"
+        )
+
+
 def _check(cfg: DictConfig) -> None:
     n = len(cfg.conv_filters)
     if not (len(cfg.conv_kernels) == len(cfg.pool_sizes) == n):

@@ -304,12 +304,22 @@ def render_word(
     if not Path(path).is_file():
         raise HTRError(f"font file not found: {path}")
     style = style or sample_style(rng, height)
-    canvas, baseline = _layout(text, path, style, rng)
+    ink, baseline = word_ink(text, path, style, rng)
+    return ink_on_paper(crop_to_ink(ink, style, baseline), style, rng)
+
+
+def word_ink(
+    text: str, font_path: str, style: Style, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """A word's pen-drawn ink coverage (float32 0..1, loosely trimmed) and its baseline row.
+
+    The paper-free half of `render_word`, so a line can lay several words on one sheet.
+    """
+    canvas, baseline = _layout(text, font_path, style, rng)
     ink, baseline = _affine(canvas, baseline, style)
     ink, baseline = _trim(ink, baseline, pad=int(style.x_height) + 4)
     ink = _elastic(ink, style, rng)
-    ink = _pen(ink, style)
-    return ink_on_paper(crop_to_ink(ink, style, baseline), style, rng)
+    return _pen(ink, style), baseline
 
 
 def grey_threshold(image: np.ndarray) -> int:

@@ -1,9 +1,11 @@
-"""The offline default data set (`data=sample`): rendered words plus real MNIST digits.
+"""The offline synthetic data sets: rendered words, real MNIST digits, rendered text lines.
 
-Written in IAM's layout (words.txt and words/<form>/<form-writer>/<id>.png) so the same
-reader handles it and the real database. Every sample has its own random generator
-derived from (seed, stream, index), so the output is byte-identical whatever the number
-of worker processes.
+Written in IAM's layout (words.txt and words/<form>/<form-writer>/<id>.png, or lines.txt
+and lines/... for data.kind=lines) so the same reader handles it and the real database.
+With kind=lines, `n_lines` sentence lines are rendered and the words and digits become
+one-word lines (`data=sample_mixed`). Every sample has its own random generator derived
+from (seed, stream, index), so the output is byte-identical whatever the number of
+worker processes.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ import logging
 import math
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 from PIL import Image
+from scipy import ndimage
 from tqdm import tqdm
 
-from pipeline import digits, fonts, iam, render, vocabulary
+from pipeline import digits, fonts, iam, render, render_line, sentences, vocabulary
 from pipeline.atomic import atomic_file
 from pipeline.errors import HTRError
 
@@ -29,8 +32,10 @@ log = logging.getLogger(__name__)
 
 # Independent random streams per purpose; a sample's generator is (seed, stream, index).
 _TEXT, _RENDER, _DIGIT, _HELD_OUT_TEXT, _HELD_OUT_RENDER = 0, 1, 2, 4, 5
-WORD_PREFIX, DIGIT_PREFIX = "s", "d"
+_LINE_TEXT, _LINE_RENDER = 6, 7
+WORD_PREFIX, DIGIT_PREFIX, LINE_PREFIX = "s", "d", "l"
 _MAX_CHUNK = 64
+_MIN_COMPONENT_PX = 8
 
 
 def sample_id(prefix: str, index: int) -> str:
@@ -38,6 +43,12 @@ def sample_id(prefix: str, index: int) -> str:
     word, line = index % 10, (index // 10) % 10
     form, group = (index // 100) % 1000, index // 100_000
     return f"{prefix}{group:02d}-{form:03d}-{line:02d}-{word:02d}"
+
+
+def line_id(prefix: str, index: int) -> str:
+    """An IAM-shaped line id for the index-th line: l00-000-00 (10 lines a form)."""
+    line, form, group = index % 10, (index // 10) % 1000, index // 10_000
+    return f"{prefix}{group:02d}-{form:03d}-{line:02d}"
 
 
 def _rng(seed: int, stream: int, index: int) -> np.random.Generator:
@@ -59,35 +70,75 @@ def plan_words(
     return plan
 
 
+def plan_lines(
+    sample: DictConfig, seed: int, n: int, font_names: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(text, font name) for each of `n` lines: word runs of the vendored sentence corpus."""
+    corpus = sentences.load_sentences()
+    plan = []
+    for index in range(n):
+        rng = _rng(seed, _LINE_TEXT, index)
+        text = sentences.sample_line(rng, corpus, sample.min_line_words, sample.max_line_words)
+        plan.append((text, font_names[int(rng.integers(len(font_names)))]))
+    return plan
+
+
 def _write_png(image: np.ndarray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(path, format="PNG")
 
 
-def _render_chunk(task: tuple) -> list[tuple[int, int, int, int]]:
-    """Render and save one chunk of words; return (index, width, height, grey) per word."""
-    out_dir, seed, height, items = task
+def _draw_word(text: str, font: str, seed: int, index: int, height: int) -> np.ndarray:
+    return render.render_word(text, fonts.font_path(font), _rng(seed, _RENDER, index), height)
+
+
+def _draw_line(text: str, font: str, seed: int, index: int, height: int) -> np.ndarray:
+    rng = _rng(seed, _LINE_RENDER, index)
+    return render_line.render_line(text, fonts.font_path(font), rng, height)
+
+
+def _components(image: np.ndarray, grey: int) -> int:
+    """Connected ink components below the grey level (lines.txt's `components` field).
+
+    Specks under _MIN_COMPONENT_PX pixels are paper noise, not strokes, and are not counted.
+    """
+    labels, _ = ndimage.label(image < grey)
+    return int((np.bincount(labels.ravel())[1:] >= _MIN_COMPONENT_PX).sum())
+
+
+def _render_chunk(task: tuple) -> list[tuple[int, int, int, int, int]]:
+    """Render and save one chunk; return (index, width, height, grey, components) per image."""
+    draw, out_dir, seed, height, kind, items = task
     rows = []
     for index, sample, text, font in items:
-        image = render.render_word(text, fonts.font_path(font), _rng(seed, _RENDER, index), height)
-        _write_png(image, Path(out_dir) / iam.image_relpath("words", sample))
-        rows.append((index, image.shape[1], image.shape[0], render.grey_threshold(image)))
+        image = draw(text, font, seed, index, height)
+        _write_png(image, Path(out_dir) / iam.image_relpath(kind, sample))
+        grey = render.grey_threshold(image)
+        rows.append((index, image.shape[1], image.shape[0], grey, _components(image, grey)))
     return rows
 
 
-def _render_words(
-    cfg: DictConfig, out_dir: Path, plan: list[tuple[str, str]]
-) -> list[tuple[int, int, int]]:
-    """Render the planned words, in worker processes when `data.sample.workers` > 1."""
-    items = [(i, sample_id(WORD_PREFIX, i), text, font) for i, (text, font) in enumerate(plan)]
+def _render(
+    cfg: DictConfig,
+    out_dir: Path,
+    draw: Callable[[str, str, int, int, int], np.ndarray],
+    ids: list[str],
+    plan: list[tuple[str, str]],
+    unit: str,
+) -> list[tuple[int, int, int, int]]:
+    """Render the planned texts with `draw`, in worker processes when data.sample.workers > 1.
+
+    Returns (width, height, grey, components) per planned text.
+    """
+    if not plan:
+        return []
+    items = [(i, ids[i], text, font) for i, (text, font) in enumerate(plan)]
     workers = max(1, cfg.data.sample.workers)
     chunk = max(1, min(_MAX_CHUNK, math.ceil(len(items) / (4 * workers))))
-    tasks = [
-        (str(out_dir), cfg.data.seed, cfg.data.sample.render_height, items[i : i + chunk])
-        for i in range(0, len(items), chunk)
-    ]
-    shapes: list[tuple[int, int, int]] = [(0, 0, 0)] * len(items)
-    bar = tqdm(total=len(items), desc="render words", unit="word")
+    head = (draw, str(out_dir), cfg.data.seed, cfg.data.sample.render_height, str(cfg.data.kind))
+    tasks = [(*head, items[i : i + chunk]) for i in range(0, len(items), chunk)]
+    shapes: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * len(items)
+    bar = tqdm(total=len(items), desc=f"render {unit}s", unit=unit)
     workers = min(workers, len(tasks))
     if workers > 1:
         # spawn: never fork a parent that may already run TensorFlow's threads. An executor
@@ -103,13 +154,13 @@ def _render_words(
         for task in tasks:
             for index, *shape in _render_chunk(task):
                 shapes[index] = tuple(shape)
-            bar.update(len(task[3]))
+            bar.update(len(task[-1]))
     bar.close()
     return shapes
 
 
-def _write_digits(cfg: DictConfig, out_dir: Path) -> list[iam.Entry]:
-    """Save the data set's MNIST digits and return their index entries."""
+def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]:
+    """Save the data set's MNIST digits; return their index entries and component counts."""
     n_digits = cfg.data.sample.n_digits
     if n_digits == 0:
         return []
@@ -120,14 +171,40 @@ def _write_digits(cfg: DictConfig, out_dir: Path) -> list[iam.Entry]:
         rng = _rng(cfg.data.seed, _DIGIT, int(index))
         image = digits.digit_image(images[index], rng, cfg.data.sample.digit_scale)
         sample = sample_id(DIGIT_PREFIX, number)
-        _write_png(image, out_dir / iam.image_relpath("words", sample))
-        entries.append(_entry(sample, str(labels[index]), image))
+        _write_png(image, out_dir / iam.image_relpath(cfg.data.kind, sample))
+        h, w = image.shape
+        grey = render.grey_threshold(image)
+        entry = iam.Entry(sample, str(labels[index]), True, grey, (0, 0, w, h))
+        entries.append((entry, _components(image, grey)))
     return entries
 
 
-def _entry(sample: str, text: str, image: np.ndarray) -> iam.Entry:
-    h, w = image.shape
-    return iam.Entry(sample, text, True, render.grey_threshold(image), (0, 0, w, h))
+def _entries(
+    ids: list[str], plan: list[tuple[str, str]], rows: list[tuple[int, int, int, int]]
+) -> list[tuple[iam.Entry, int]]:
+    """Index entries (with component counts) of rendered texts."""
+    return [
+        (iam.Entry(sample, text, True, grey, (0, 0, w, h)), components)
+        for sample, (text, _), (w, h, grey, components) in zip(ids, plan, rows, strict=True)
+    ]
+
+
+def _write_index(out_dir: Path, kind: str, records: list[tuple[iam.Entry, int]]) -> None:
+    """Write words.txt or lines.txt with an explanatory header."""
+    with atomic_file(out_dir / iam.index_file(kind), "w") as handle:
+        if kind == "words":
+            handle.write(
+                "# synthetic IAM-format words: rendered handwriting fonts + MNIST digits\n"
+            )
+            handle.write("# id ok grey-level x y w h tag transcription\n")
+        else:
+            handle.write("# synthetic IAM-format lines: rendered sentences (+ words, digits)\n")
+            handle.write("# id ok grey-level components x y w h transcription (| = space)\n")
+        for entry, components in records:
+            if kind == "words":
+                handle.write(iam.format_entry(entry, kind, tag=_tag(entry.text)) + "\n")
+            else:
+                handle.write(iam.format_entry(entry, kind, components=components) + "\n")
 
 
 def _tag(text: str) -> str:
@@ -147,12 +224,13 @@ def check_mix(sample: DictConfig) -> None:
         raise HTRError(f"data.sample.{' + '.join(shares)} must not exceed 1")
     if sample.p_capitalised + sample.p_upper > 1.0:
         raise HTRError("data.sample.p_capitalised + p_upper must not exceed 1")
-    for key in ("n_words", "n_digits"):
+    for key in ("n_words", "n_digits", "n_lines"):
         if sample[key] < 0:
             raise HTRError(f"data.sample.{key} must not be negative, got {sample[key]}")
     for key in ("vocabulary_size", "max_length", "digit_scale", "render_height", "workers"):
         if sample[key] < 1:
             raise HTRError(f"data.sample.{key} must be at least 1, got {sample[key]}")
+    sentences.check_words(sample.min_line_words, sample.max_line_words)
 
 
 def build_sample(cfg: DictConfig, out_dir: Path) -> dict:
@@ -160,33 +238,39 @@ def build_sample(cfg: DictConfig, out_dir: Path) -> dict:
     start = time.perf_counter()
     sample = cfg.data.sample
     check_mix(sample)
+    kind = str(cfg.data.kind)
+    if kind == "words" and sample.n_lines:
+        raise HTRError(
+            f"data.sample.n_lines={sample.n_lines} needs data.kind=lines (words.txt holds no lines)"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = fonts.training_fonts(list(sample.fonts), list(sample.held_out_fonts))
     plan = plan_words(sample, cfg.data.seed, sample.n_words, names)
-    shapes = _render_words(cfg, out_dir, plan)
-    entries = [
-        iam.Entry(sample_id(WORD_PREFIX, i), text, True, grey, (0, 0, w, h))
-        for i, ((text, _), (w, h, grey)) in enumerate(zip(plan, shapes, strict=True))
-    ]
-    entries += _write_digits(cfg, out_dir)
-    with atomic_file(out_dir / "words.txt", "w") as handle:
-        handle.write("# synthetic IAM-format words: rendered handwriting fonts + MNIST digits\n")
-        handle.write("# id ok grey-level x y w h tag transcription\n")
-        for entry in entries:
-            handle.write(iam.format_entry(entry, "words", tag=_tag(entry.text)) + "\n")
+    ids = [sample_id(WORD_PREFIX, i) for i in range(len(plan))]
+    records = _entries(ids, plan, _render(cfg, out_dir, _draw_word, ids, plan, "word"))
+    digit_records = _write_digits(cfg, out_dir)
+    line_plan = plan_lines(sample, cfg.data.seed, sample.n_lines, names)
+    line_ids = [line_id(LINE_PREFIX, i) for i in range(len(line_plan))]
+    rows = _render(cfg, out_dir, _draw_line, line_ids, line_plan, "line")
+    records += digit_records + _entries(line_ids, line_plan, rows)
+    _write_index(out_dir, kind, records)
     report = {
+        "kind": kind,
         "n_words": len(plan),
-        "n_digits": len(entries) - len(plan),
-        "fonts_used": sorted({font for _, font in plan}),
+        "n_digits": len(digit_records),
+        "n_lines": len(line_plan),
+        "longest_line": max((len(text) for text, _ in line_plan), default=0),
+        "fonts_used": sorted({font for _, font in plan + line_plan}),
         "held_out_fonts": list(sample.held_out_fonts),
         "seed": cfg.data.seed,
         "seconds": round(time.perf_counter() - start, 2),
     }
     log.info(
-        "sample data set: %d words, %d digits in %.1f s",
+        "sample data set: %d words, %d digits, %d lines in %.1f s",
         report["n_words"],
         report["n_digits"],
+        report["n_lines"],
         report["seconds"],
     )
     return report

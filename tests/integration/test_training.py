@@ -150,7 +150,10 @@ def test_mirrored_strategy_trains_one_epoch_on_two_logical_cpus(tiny_project):
     overrides = [*TINY, "train.strategy=mirrored", "train.max_epochs=1", "paths.models=m_mirror"]
     proc = subprocess.run(
         [sys.executable, "-c", MIRRORED, str(tiny_project), *overrides],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "REPLICAS 2 EPOCHS 1" in proc.stdout

@@ -1,0 +1,73 @@
+"""A tiny pen-stroke alphabet, so a browser test can write real words with the mouse.
+
+Each glyph is a list of strokes (pen down, move through the points, pen up) in a box one
+unit high: y = 0 is the ascender line, 0.45 the x-height, 1 the baseline.
+"""
+
+from __future__ import annotations
+
+import math
+
+Point = tuple[float, float]
+Stroke = list[Point]
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float) -> Stroke:
+    """Points along an ellipse from `start` to `end` degrees (0 = right, 90 = down)."""
+    steps = max(4, int(abs(end - start) / 20))
+    return [
+        (
+            cx + rx * math.cos(math.radians(start + (end - start) * i / steps)),
+            cy + ry * math.sin(math.radians(start + (end - start) * i / steps)),
+        )
+        for i in range(steps + 1)
+    ]
+
+
+GLYPHS: dict[str, tuple[float, list[Stroke]]] = {
+    "a": (0.55, [_arc(0.25, 0.72, 0.22, 0.27, -30, 330), [(0.47, 0.45), (0.47, 1.0)]]),
+    "c": (0.5, [_arc(0.25, 0.72, 0.23, 0.27, 320, 40)]),
+    "d": (0.55, [_arc(0.25, 0.72, 0.22, 0.27, -30, 330), [(0.47, 0.0), (0.47, 1.0)]]),
+    "e": (
+        0.5,
+        [
+            [
+                (0.03, 0.72),
+                (0.47, 0.72),
+                *_arc(0.25, 0.72, 0.22, 0.27, 0, -180),
+                *_arc(0.25, 0.72, 0.22, 0.27, 180, 45),
+            ]
+        ],
+    ),
+    "h": (
+        0.55,
+        [
+            [(0.05, 0.0), (0.05, 1.0)],
+            [(0.05, 0.62), *_arc(0.27, 0.65, 0.22, 0.2, 180, 360), (0.49, 1.0)],
+        ],
+    ),
+    "l": (0.2, [[(0.08, 0.0), (0.08, 1.0)]]),
+    "n": (
+        0.55,
+        [
+            [(0.05, 0.45), (0.05, 1.0)],
+            [(0.05, 0.62), *_arc(0.27, 0.65, 0.22, 0.2, 180, 360), (0.49, 1.0)],
+        ],
+    ),
+    "o": (0.5, [_arc(0.25, 0.72, 0.23, 0.27, -90, 270)]),
+    "t": (0.4, [[(0.17, 0.1), (0.17, 0.95), (0.3, 1.0)], [(0.0, 0.45), (0.36, 0.45)]]),
+    "7": (0.55, [[(0.02, 0.05), (0.5, 0.05), (0.18, 1.0)]]),
+}
+
+
+def word_strokes(
+    text: str, left: float, top: float, height: float, spacing: float = 0.15
+) -> list[Stroke]:
+    """The strokes of `text` written from (left, top) at the given height, in pixels."""
+    strokes: list[Stroke] = []
+    x = left
+    for char in text:
+        width, glyph = GLYPHS[char]
+        strokes += [[(x + px * height, top + py * height) for px, py in s] for s in glyph]
+        x += (width + spacing) * height
+    return strokes

@@ -1,0 +1,185 @@
+"""The canvas app in a real browser: draw with the mouse, read with a really trained model.
+
+A tiny model is trained and evaluated (registered as champion) by the pipeline's own
+stages in a temporary project (tests/model_fixtures.py); `streamlit run` serves the app on
+it and headless Chromium draws on the canvas. Screenshots go to test-artifacts/; with
+HTR_UPDATE_SCREENSHOT=1 the word screenshot also replaces docs/app_screenshot.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
+from tests.browser.conftest import ARTIFACTS, REPO, start_streamlit, stop
+from tests.browser.strokes import Stroke, word_strokes
+from tests.model_fixtures import TINY_OVERRIDES, TinyProject, copy_project
+
+pytest_plugins = ["tests.model_fixtures"]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT_MS = 60_000
+PREVIEW = '[data-testid="stImage"] img'
+SCREENSHOT = REPO / "docs" / "app_screenshot.png"
+
+
+@pytest.fixture(scope="module")
+def app_url(tiny_project: TinyProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served on a copy of the tiny project (its evaluated model is champion)."""
+    project = copy_project(tiny_project, tmp_path_factory.mktemp("browser-project"))
+    env = {
+        **os.environ,
+        ENV_ROOT: str(project.root),
+        ENV_OVERRIDES: " ".join(TINY_OVERRIDES),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    env.pop(ENV_TRACKING_URI, None)
+    server, url = start_streamlit(env, ARTIFACTS / "streamlit-server.log")
+    try:
+        yield url
+    finally:
+        stop(server)
+
+
+@pytest.fixture
+def page(chromium, app_url: str) -> Iterator:
+    """A fresh session of the app, with the canvas ready."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    page.locator("canvas.upper-canvas").wait_for()
+    yield page
+    context.close()
+
+
+def _preview_src(page) -> str | None:
+    images = page.locator(PREVIEW)
+    return images.first.get_attribute("src") if images.count() else None
+
+
+def _draw(page, stroke: Stroke) -> float:
+    """Draw one stroke; return seconds from pen-up until the app shows the new reading."""
+    before = _preview_src(page)
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    x0, y0 = box["x"], box["y"]
+    page.mouse.move(x0 + stroke[0][0], y0 + stroke[0][1])
+    page.mouse.down()
+    for x, y in stroke[1:]:
+        page.mouse.move(x0 + x, y0 + y, steps=3)
+    page.mouse.up()
+    released = time.perf_counter()
+    page.wait_for_function(
+        """([selector, before]) => {
+            const img = document.querySelector(selector);
+            return img && img.complete && img.naturalWidth > 0 && img.src !== before;
+        }""",
+        arg=[PREVIEW, before],
+        timeout=WAIT_MS,
+    )
+    return time.perf_counter() - released
+
+
+def _write(page, text: str) -> list[float]:
+    """Write `text` on the canvas stroke by stroke; the round trip of each stroke."""
+    return [_draw(page, s) for s in word_strokes(text, left=60, top=40, height=120)]
+
+
+def _metrics(page) -> dict[str, str]:
+    page.locator('[data-testid="stMetric"]').first.wait_for()
+    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    return {k.strip(): v.strip() for k, v in zip(labels, values, strict=True)}
+
+
+def _candidates(page) -> list[tuple[str, float]]:
+    rows = page.locator('[data-testid="stTable"] tbody tr')
+    rows.first.wait_for()
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+    return [(c[0], float(c[1])) for c in cells]
+
+
+def _record(name: str, round_trips: list[float]) -> dict[str, float]:
+    summary = {
+        "strokes": len(round_trips),
+        "median_ms": round(1000 * statistics.median(round_trips), 1),
+        "max_ms": round(1000 * max(round_trips), 1),
+        "first_ms": round(1000 * round_trips[0], 1),
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "round_trip.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**data, name: summary}, indent=2) + "\n")
+    print(f"\n{name} stroke → result round trip: {summary}")
+    return summary
+
+
+def test_drawn_word_is_read_with_preview_candidates_and_feedback(page):
+    round_trips = _write(page, "hello")
+    _record("word", round_trips)
+
+    metrics = _metrics(page)
+    assert 0.0 <= float(metrics["Probability"]) <= 1.0
+    assert re.fullmatch(r"\d+ ms", metrics["Latency"])
+    candidates = _candidates(page)
+    assert 1 <= len(candidates) <= 3  # decode=tiny keeps the top 3
+    assert all(0.0 <= p <= 1.0 for _, p in candidates)
+    assert [p for _, p in candidates] == sorted((p for _, p in candidates), reverse=True)
+    assert candidates[0][0] == (metrics["It says"] if metrics["It says"] != "(nothing)" else "")
+    preview = page.locator(PREVIEW).first
+    frame = 2 * 2  # app_view.preview's frame, both sides
+    natural = preview.evaluate("img => [img.naturalHeight, img.naturalWidth]")
+    assert natural == [32 * 4 + frame, 128 * 4 + frame]
+    assert "What the model saw" in page.locator('[data-testid="stImageCaption"]').inner_text()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app_word.png"), full_page=True)
+    if os.environ.get("HTR_UPDATE_SCREENSHOT") == "1":
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(ARTIFACTS / "app_word.png", SCREENSHOT)
+
+    page.get_by_label("That's wrong — it says:").fill("hello")
+    page.get_by_role("button", name="Save correction").click()
+    page.get_by_text("Saved 'hello' as fb-0000-00-00").wait_for()
+    page.get_by_text("Feedback samples saved: 1").wait_for()
+
+
+def test_drawn_digit_shows_ten_probabilities(page):
+    page.locator('[data-testid="stSidebar"]').get_by_text("digit", exact=True).click()
+    page.get_by_text("Write one digit").wait_for()
+    round_trips = [_draw(page, s) for s in word_strokes("7", left=250, top=40, height=120)]
+    _record("digit", round_trips)
+
+    metrics = _metrics(page)
+    assert metrics["It says"] in "0123456789"
+    assert 0.0 <= float(metrics["Probability"]) <= 1.0
+    bars = page.locator('[data-testid="stVegaLiteChart"] .mark-rect path')
+    bars.first.wait_for()
+    labels = bars.evaluate_all("paths => paths.map(p => p.getAttribute('aria-label'))")
+    values = {
+        m["digit"]: float(m["p"])
+        for m in (
+            re.search(r"digit: (?P<digit>\d); probability: (?P<p>[\d.e-]+)", s) for s in labels
+        )
+        if m
+    }
+    assert sorted(values) == list("0123456789")
+    assert all(0.0 <= p <= 1.0 for p in values.values())
+    assert max(values, key=values.get) == metrics["It says"]
+    candidates = _candidates(page)
+    assert candidates[0][0] == metrics["It says"]
+    assert all(0.0 <= p <= 1.0 for _, p in candidates)
+    page.screenshot(path=str(ARTIFACTS / "app_digit.png"), full_page=True)
+
+
+def test_blank_canvas_asks_to_draw(page):
+    page.get_by_text("Draw something: the canvas is empty.").wait_for()
+    assert page.locator('[data-testid="stMetric"]').count() == 0
