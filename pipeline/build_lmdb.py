@@ -51,8 +51,17 @@ def ids_path(out_dir: Path, split: str) -> Path:
     return Path(out_dir) / f"{split}.ids"
 
 
+FEEDBACK = "feedback"
+
+
 def raw_dir(cfg: DictConfig, source: str) -> Path:
-    """The raw IAM-format directory of a data set name (data.name or one of data.extra)."""
+    """The raw IAM-format directory of a data set name (data.name or one of data.extra).
+
+    `feedback` is the app's correction set at `paths.feedback`, outside the DVC-managed
+    `paths.raw`, so `data.extra=[feedback]` trains on what people corrected in the app.
+    """
+    if source == FEEDBACK:
+        return project_path(cfg, cfg.paths.feedback)
     return project_path(cfg, cfg.paths.raw, source)
 
 

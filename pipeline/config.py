@@ -176,7 +176,7 @@ class AugmentConfig:
 class TrainConfig:
     """Optimisation, early stopping on validation CER, resumption and distribution."""
 
-    batch_size: int = 64
+    batch_size: int = 16
     lr: float = 1e-3
     lr_decay_patience: int = 2
     lr_decay_factor: float = 0.5

@@ -24,7 +24,7 @@ from pipeline.ctc import ctc_loss
 from pipeline.errors import HTRError
 from pipeline.inference import compiled_predictor
 from pipeline.loader import load_charset, read_metadata, split_store
-from pipeline.model import logits_model
+from pipeline.model import check_label_length, logits_model
 from pipeline.strategy import make_strategy
 from pipeline.training_monitor import Checkpointer, MonitorState, TrainingMonitor
 
@@ -114,6 +114,8 @@ def train(cfg: DictConfig) -> TrainResult:
     if cfg.train.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     charset = load_charset(cfg)
+    longest = max((len(r.text) for r in split_store(cfg, "train").records()), default=0)
+    check_label_length(cfg.model, longest)
     fingerprint = str(read_metadata(cfg, "train").get("fingerprint", "unknown"))
     models = project_path(cfg, cfg.paths.models)
     checkpoint = models / CHECKPOINT_DIR

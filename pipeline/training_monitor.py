@@ -132,7 +132,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             logs["val_word_accuracy"],
             logs["images_per_s"],
         )
-        self._check_budget()
+        self._check_budget(time.monotonic() - self._epoch_start)
 
     def _update_early_stopping(self, epoch: int, val_cer: float) -> None:
         if val_cer < self.state.best_cer - 1e-9:
@@ -154,8 +154,9 @@ class TrainingMonitor(keras.callbacks.Callback):
             log.info("no val CER improvement for %d epochs: stopping", self.state.wait)
             self.model.stop_training = True
 
-    def _check_budget(self) -> None:
+    def _check_budget(self, epoch_seconds: float) -> None:
+        """Stop when another epoch like the last one would overrun `train.max_minutes`."""
         limit = self.cfg.max_minutes
-        if limit is not None and self.state.seconds >= limit * 60:
-            log.info("time budget of %.1f min reached: stopping", limit)
+        if limit is not None and self.state.seconds + epoch_seconds > limit * 60:
+            log.info("time budget of %.1f min would be exceeded by another epoch: stopping", limit)
             self.model.stop_training = True

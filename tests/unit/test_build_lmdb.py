@@ -16,6 +16,7 @@ import pytest
 from pipeline.build_lmdb import build_lmdb
 from pipeline.config import compose
 from pipeline.errors import HTRError
+from pipeline.feedback import save_sample
 from pipeline.iam import image_relpath
 from pipeline.images import load_gray
 from pipeline.lmdb_store import LmdbStore, LmdbWriter
@@ -172,12 +173,16 @@ def test_max_samples_caps_a_seeded_choice(tmp_path):
 
 def test_extra_sets_go_to_training_only(tmp_path):
     write_iam(tmp_path / "data" / "raw", "fx", "words", bad=False, n=20)
-    extra = write_iam(
-        tmp_path / "data" / "raw", "feedback", "words", bad=False, n=6, form_prefix="f07"
-    )
+    # the app's corrections live at paths.feedback (data/feedback), written by its own writer
+    drawn = np.full((40, 90, 1), 255, np.uint8)
+    drawn[10:30, 10:80] = 0
+    saved = [
+        save_sample(tmp_path / "data" / "feedback", drawn, text)
+        for text in ["ab", "cd", "ef", "gh", "ij", "kl"]
+    ]
     report = build_lmdb(config(tmp_path, "data.extra=[feedback]"))
     train = (out_dir(tmp_path) / "train.ids").read_text().split()
-    assert {f"feedback/{i}" for i in extra.good} <= set(train)
+    assert {f"feedback/{e.id}" for e in saved} <= set(train)
     for split in ("val", "test"):
         assert "feedback/" not in (out_dir(tmp_path) / f"{split}.ids").read_text()
     assert report["sources"] == ["feedback", "fx"]
