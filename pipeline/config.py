@@ -216,8 +216,10 @@ class DecodeConfig:
     used to extend beams at that step (0 keeps every non-zero one: exact but slow).
     `dictionary_file` / `corpus_file` (relative to paths.root) replace the training texts as
     the word beam search's dictionary and bigram corpus; `word_chars: null` means the
-    letters of the charset. `batch_size`: images per inference call when many are read
-    (the evaluate stage).
+    letters of the charset. `lexicon_size` > 0 adds that many of the most frequent English
+    words (wordfreq, offline; lower-case, Capitalised and UPPER forms) to the dictionary, so
+    correct words absent from a small training split are not forced into other words.
+    `batch_size`: images per inference call when many are read (the evaluate stage).
     """
 
     decoders: list[Decoder] = field(
@@ -231,6 +233,7 @@ class DecodeConfig:
     lm_weight: float = 1.0
     dictionary_file: str | None = None
     corpus_file: str | None = None
+    lexicon_size: int = 0
     word_chars: str | None = None
     batch_size: int = 64
 

@@ -128,6 +128,9 @@ def load_language_model(
     dictionary = None
     if cfg_decode.dictionary_file:
         dictionary = _read(Path(root) / cfg_decode.dictionary_file, "dictionary_file").splitlines()
+    if cfg_decode.lexicon_size > 0:
+        own = dictionary if dictionary is not None else corpus.split()
+        dictionary = [*own, *english_lexicon(cfg_decode.lexicon_size)]
     return build_language_model(
         corpus,
         chars,
@@ -135,6 +138,15 @@ def load_language_model(
         word_chars=cfg_decode.word_chars,
         smoothing=cfg_decode.lm_smoothing,
     )
+
+
+def english_lexicon(size: int) -> list[str]:
+    """The `size` most frequent English words (wordfreq ships them offline) in lower-case,
+    Capitalised and UPPER forms; characters outside the charset are filtered later."""
+    from wordfreq import top_n_list
+
+    words = top_n_list("en", size)
+    return [form for word in words for form in (word, word.capitalize(), word.upper())]
 
 
 def _read(path: Path, key: str) -> str:

@@ -13,21 +13,19 @@ import os
 import re
 import shutil
 import statistics
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
+from tests.browser.app_page import PREVIEW, WAIT_MS, draw, read_candidates, read_metrics, write
 from tests.browser.conftest import ARTIFACTS, REPO, start_streamlit, stop
-from tests.browser.strokes import Stroke, word_strokes
+from tests.browser.strokes import word_strokes
 from tests.model_fixtures import TINY_OVERRIDES, TinyProject, copy_project
 
 pytest_plugins = ["tests.model_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-WAIT_MS = 60_000
-PREVIEW = '[data-testid="stImage"] img'
 SCREENSHOT = REPO / "docs" / "app_screenshot.png"
 
 
@@ -61,52 +59,6 @@ def page(chromium, app_url: str) -> Iterator:
     context.close()
 
 
-def _preview_src(page) -> str | None:
-    images = page.locator(PREVIEW)
-    return images.first.get_attribute("src") if images.count() else None
-
-
-def _draw(page, stroke: Stroke) -> float:
-    """Draw one stroke; return seconds from pen-up until the app shows the new reading."""
-    before = _preview_src(page)
-    box = page.locator("canvas.upper-canvas").bounding_box()
-    x0, y0 = box["x"], box["y"]
-    page.mouse.move(x0 + stroke[0][0], y0 + stroke[0][1])
-    page.mouse.down()
-    for x, y in stroke[1:]:
-        page.mouse.move(x0 + x, y0 + y, steps=3)
-    page.mouse.up()
-    released = time.perf_counter()
-    page.wait_for_function(
-        """([selector, before]) => {
-            const img = document.querySelector(selector);
-            return img && img.complete && img.naturalWidth > 0 && img.src !== before;
-        }""",
-        arg=[PREVIEW, before],
-        timeout=WAIT_MS,
-    )
-    return time.perf_counter() - released
-
-
-def _write(page, text: str) -> list[float]:
-    """Write `text` on the canvas stroke by stroke; the round trip of each stroke."""
-    return [_draw(page, s) for s in word_strokes(text, left=60, top=40, height=120)]
-
-
-def _metrics(page) -> dict[str, str]:
-    page.locator('[data-testid="stMetric"]').first.wait_for()
-    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
-    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-    return {k.strip(): v.strip() for k, v in zip(labels, values, strict=True)}
-
-
-def _candidates(page) -> list[tuple[str, float]]:
-    rows = page.locator('[data-testid="stTable"] tbody tr')
-    rows.first.wait_for()
-    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
-    return [(c[0], float(c[1])) for c in cells]
-
-
 def _record(name: str, round_trips: list[float]) -> dict[str, float]:
     summary = {
         "strokes": len(round_trips),
@@ -123,13 +75,13 @@ def _record(name: str, round_trips: list[float]) -> dict[str, float]:
 
 
 def test_drawn_word_is_read_with_preview_candidates_and_feedback(page):
-    round_trips = _write(page, "hello")
+    round_trips = write(page, "hello")
     _record("word", round_trips)
 
-    metrics = _metrics(page)
+    metrics = read_metrics(page)
     assert 0.0 <= float(metrics["Probability"]) <= 1.0
     assert re.fullmatch(r"\d+ ms", metrics["Latency"])
-    candidates = _candidates(page)
+    candidates = read_candidates(page)
     assert 1 <= len(candidates) <= 3  # decode=tiny keeps the top 3
     assert all(0.0 <= p <= 1.0 for _, p in candidates)
     assert [p for _, p in candidates] == sorted((p for _, p in candidates), reverse=True)
@@ -155,10 +107,10 @@ def test_drawn_word_is_read_with_preview_candidates_and_feedback(page):
 def test_drawn_digit_shows_ten_probabilities(page):
     page.locator('[data-testid="stSidebar"]').get_by_text("digit", exact=True).click()
     page.get_by_text("Write one digit").wait_for()
-    round_trips = [_draw(page, s) for s in word_strokes("7", left=250, top=40, height=120)]
+    round_trips = [draw(page, s) for s in word_strokes("7", left=250, top=40, height=120)]
     _record("digit", round_trips)
 
-    metrics = _metrics(page)
+    metrics = read_metrics(page)
     assert metrics["It says"] in "0123456789"
     assert 0.0 <= float(metrics["Probability"]) <= 1.0
     bars = page.locator('[data-testid="stVegaLiteChart"] .mark-rect path')
@@ -174,7 +126,7 @@ def test_drawn_digit_shows_ten_probabilities(page):
     assert sorted(values) == list("0123456789")
     assert all(0.0 <= p <= 1.0 for p in values.values())
     assert max(values, key=values.get) == metrics["It says"]
-    candidates = _candidates(page)
+    candidates = read_candidates(page)
     assert candidates[0][0] == metrics["It says"]
     assert all(0.0 <= p <= 1.0 for _, p in candidates)
     page.screenshot(path=str(ARTIFACTS / "app_digit.png"), full_page=True)
