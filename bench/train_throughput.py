@@ -90,7 +90,7 @@ def main() -> None:
         rate, model = _train_rate(name, args.data, charset, batches)
         rates[name] = rate
         x1 = batches[0][0][:1].numpy()
-        x64 = batches[0][0].numpy()
+        x64 = np.concatenate([x.numpy() for x, _ in batches])[:64]
         compiled = compiled_predictor(model)
 
         def keras_predict(x, model=model):
