@@ -20,6 +20,7 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the output is a normal directory
     try:
         yield tmp
     except BaseException:
@@ -40,6 +41,7 @@ def atomic_file(final: Path, mode: str = "wb") -> Iterator:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; the output is a normal file
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
@@ -47,6 +49,12 @@ def atomic_file(final: Path, mode: str = "wb") -> Iterator:
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def remove_stale_temporaries(directory: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,18 +11,12 @@ from mlflow import MlflowClient
 from pipeline import registry, tracking
 from pipeline.config import compose
 from pipeline.errors import HTRError
-from tests.unit.test_tracking import build_tiny_model, init_store
-
-
-@pytest.fixture(scope="session")
-def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_store(tmp_path_factory.mktemp("mlflow-template") / "mlflow.db")
+from tests.unit.test_tracking import build_tiny_model
 
 
 @pytest.fixture
-def cfg(tmp_path: Path, store_template: Path):
-    shutil.copyfile(store_template, tmp_path / "mlflow.db")
-    return compose(["data=tiny"], root=tmp_path)
+def cfg(fresh_store: Path):
+    return compose(["data=tiny"], root=fresh_store)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -64,22 +63,10 @@ def fit(model: keras.Model, run_id: str, epochs: int, initial_epoch: int = 0) ->
     return history.history
 
 
-def init_store(path: Path) -> Path:
-    """Create an empty MLflow SQLite store: its schema migrations take seconds, copies don't."""
-    MlflowClient(f"sqlite:///{path}").search_experiments()
-    return path
-
-
-@pytest.fixture(scope="session")
-def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_store(tmp_path_factory.mktemp("mlflow-template") / "mlflow.db")
-
-
 @pytest.fixture
-def project(tmp_path: Path, store_template: Path) -> Path:
+def project(fresh_store: Path) -> Path:
     """A project root holding a fresh copy of the empty store."""
-    shutil.copyfile(store_template, tmp_path / "mlflow.db")
-    return tmp_path
+    return fresh_store
 
 
 @pytest.fixture
