@@ -20,7 +20,7 @@ from pipeline.config import project_path
 from pipeline.errors import HTRError
 from pipeline.preprocess import prepare_foreign
 from pipeline.recognizer import Reading, Recognizer
-from pipeline.registry import ModelInfo, list_models, registered_model_name
+from pipeline.registry import ModelInfo, list_models
 
 SETUP_COMMAND = "./.ci/setup && . .venv/bin/activate && dvc repro"
 HEADLINE = ("test_cer", "test_wer", "test_word_accuracy")
@@ -47,25 +47,29 @@ def no_model_page(tracking_uri: str, prefix: str) -> None:
     st.caption(f"Looked for registered models named `{prefix}-…` in `{tracking_uri}`.")
 
 
-def pick_model(models: list[ModelInfo], cfg: DictConfig) -> tuple[str, int]:
-    """Sidebar pickers: registered model and version (champion preselected)."""
-    preferred = registered_model_name(cfg)
-    model = st.sidebar.selectbox(
+def pick_model(
+    box, models: list[ModelInfo], cfg: DictConfig, mode: app_view.Mode
+) -> tuple[str, int]:
+    """Sidebar pickers: registered model and version (champion preselected); line mode
+    starts on the line model (`app.line_data`) when one is registered."""
+    reads_lines = mode.feedback_kind == "lines"
+    preferred = catalogue.preferred_model(cfg, reads_lines)
+    model = box.selectbox(
         "Registered model",
         models,
         index=catalogue.default_model(models, preferred),
         format_func=lambda m: m.name,
-        key="model",
+        key="model-line" if reads_lines else "model",
     )
-    version = st.sidebar.selectbox(
+    version = box.selectbox(
         "Version",
         model.versions,
         index=catalogue.default_version(model, cfg.mlflow.champion_alias),
         format_func=catalogue.version_label,
         key="version",
     )
-    st.sidebar.caption("  \n".join(catalogue.metric_lines(version, HEADLINE)) or "no test metrics")
-    with st.sidebar.expander("All test metrics"):
+    box.caption("  \n".join(catalogue.metric_lines(version, HEADLINE)) or "no test metrics")
+    with box.expander("All test metrics"):
         st.caption("  \n".join(catalogue.metric_lines(version)) or "none")
     return model.name, version.version
 
@@ -226,10 +230,11 @@ def main() -> None:
         no_model_page(tracking_uri, prefix)
         return
 
-    name, version = pick_model(models, cfg)
+    picker = st.sidebar.container()  # model pickers stay on top, settings below
+    mode, decoder, stroke = reading_settings(cfg)
+    name, version = pick_model(picker, models, cfg, mode)
     count_slot = st.sidebar.empty()
     uri = catalogue.model_uri(name, version)
-    mode, decoder, stroke = reading_settings(cfg)
 
     st.title("Handwriting reader")
     try:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from omegaconf import DictConfig
 
 from pipeline.config import compose
-from pipeline.registry import ModelInfo, VersionInfo, metric_label
+from pipeline.registry import ModelInfo, VersionInfo, metric_label, registered_model_name
 from pipeline.tracking import tracking_uri_for
 
 ENV_ROOT = "HTR_PROJECT_ROOT"
@@ -41,6 +41,13 @@ def app_tracking_uri(cfg: DictConfig, environ: Mapping[str, str] = os.environ) -
 def offered_models(models: list[ModelInfo], prefix: str) -> list[ModelInfo]:
     """The project's registered models (named `<prefix>-<data>`) that have any version."""
     return [m for m in models if m.name.startswith(f"{prefix}-") and m.versions]
+
+
+def preferred_model(cfg: DictConfig, reads_lines: bool) -> str:
+    """The registered model to preselect: the line data set's in line mode, else data.name's."""
+    if reads_lines:
+        return f"{cfg.mlflow.registered_model_prefix}-{cfg.app.line_data}"
+    return registered_model_name(cfg)
 
 
 def default_model(models: list[ModelInfo], preferred: str) -> int:

@@ -249,6 +249,7 @@ class AppConfig:
     default_stroke_width: int = 10
     max_stroke_width: int = 40
     preview_scale: int = 4
+    line_data: str = "sample_lines"
 
 
 @dataclass

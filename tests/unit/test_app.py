@@ -33,7 +33,8 @@ CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project whose store holds two versions of htr-tiny-tiny; version 2 is champion."""
+    """A project whose store holds two versions of htr-tiny-tiny (version 2 is champion) and
+    one of the line model htr-tiny-tiny_lines."""
     root = tmp_path_factory.mktemp("app-project")
     cfg = compose(OVERRIDES.split(), root=root)
     keras.utils.set_random_seed(0)
@@ -47,6 +48,8 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     MlflowClient(tracking.tracking_uri_for(cfg)).set_terminated(run_id)
     for cer in (0.5, 0.25):
         registry.register(cfg, run_id, uri, {"test_cer": cer, "test_wer": 2 * cer}, "fingerprint")
+    lines_cfg = compose([*OVERRIDES.split(), "data=tiny_lines"], root=root)
+    registry.register(lines_cfg, run_id, uri, {"test_cer": 0.4}, "fingerprint")
     return root
 
 
@@ -107,7 +110,8 @@ def test_picker_lists_versions_aliases_and_cer_with_champion_chosen(monkeypatch,
     at = _app(monkeypatch, registered)
     assert not at.exception
     model, version = at.selectbox(key="model"), at.selectbox(key="version")
-    assert model.options == ["htr-tiny-tiny"]
+    assert model.options == ["htr-tiny-tiny", "htr-tiny-tiny_lines"]
+    assert model.value.name == "htr-tiny-tiny"
     assert version.options == [
         "version 2 · champion · test CER 0.2500",
         "version 1 · test CER 0.5000",
@@ -119,6 +123,16 @@ def test_picker_lists_versions_aliases_and_cer_with_champion_chosen(monkeypatch,
     at = version.set_value(model.value.versions[1]).run()
     assert not at.exception
     assert "models:/htr-tiny-tiny/1" in _texts(at.caption)
+
+
+def test_line_mode_starts_on_the_line_model(monkeypatch, registered):
+    at = _app(monkeypatch, registered)
+    at = at.radio(key="mode").set_value("line").run()
+    assert not at.exception
+    assert at.selectbox(key="model-line").value.name == "htr-tiny-tiny_lines"
+    assert "htr-tiny-tiny_lines" in _texts(at.caption)
+    at = at.radio(key="mode").set_value("word").run()
+    assert at.selectbox(key="model").value.name == "htr-tiny-tiny"
 
 
 def test_blank_canvas_asks_to_draw_and_reads_nothing(monkeypatch, registered):
