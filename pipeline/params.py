@@ -11,12 +11,23 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf
 
-from pipeline.config import CONF_DIR, compose
+from pipeline.config import CONF_DIR, validate
 
 
 def composed_default() -> dict:
-    """The default composition of `conf/` as plain data."""
-    return OmegaConf.to_container(compose(), resolve=True, enum_to_str=True)
+    """The default composition of `conf/` exactly as DVC's Hydra support writes it.
+
+    Raw (not merged with the schema), so `dvc exp run` without `-S` rewrites an identical
+    file and no stage reruns for nothing; the stages validate it when they load it.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = hydra_compose(config_name="config")
+    composed = OmegaConf.to_container(cfg, resolve=True)
+    validate(composed)
+    return composed
 
 
 def write_params(path: Path = CONF_DIR.parent / "params.yaml") -> Path:
