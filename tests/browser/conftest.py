@@ -100,3 +100,17 @@ def chromium() -> Iterator:
 def base_env() -> dict[str, str]:
     """The test's environment for a server, quieter TensorFlow logs."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@pytest.fixture
+def page(chromium, app_url: str) -> Iterator:
+    """A fresh session of the app (each test module serves its own `app_url`), canvas ready."""
+    from tests.browser.app_page import WAIT_MS
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    page.locator("canvas.upper-canvas").wait_for()
+    yield page
+    context.close()

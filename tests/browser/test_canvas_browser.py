@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
-from tests.browser.app_page import PREVIEW, WAIT_MS, draw, read_candidates, read_metrics, write
+from tests.browser.app_page import PREVIEW, draw, read_candidates, read_metrics, write
 from tests.browser.conftest import ARTIFACTS, REPO, start_streamlit, stop
 from tests.browser.strokes import word_strokes
 from tests.model_fixtures import TINY_OVERRIDES, TinyProject, copy_project
@@ -45,18 +45,6 @@ def app_url(tiny_project: TinyProject, tmp_path_factory: pytest.TempPathFactory)
         yield url
     finally:
         stop(server)
-
-
-@pytest.fixture
-def page(chromium, app_url: str) -> Iterator:
-    """A fresh session of the app, with the canvas ready."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(app_url)
-    page.locator("canvas.upper-canvas").wait_for()
-    yield page
-    context.close()
 
 
 def _record(name: str, round_trips: list[float]) -> dict[str, float]:

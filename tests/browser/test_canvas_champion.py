@@ -18,7 +18,7 @@ from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
 from pipeline.config import compose
 from pipeline.registry import list_models
 from pipeline.tracking import tracking_uri_for
-from tests.browser.app_page import WAIT_MS, draw, read_candidates, read_metrics, write
+from tests.browser.app_page import draw, read_candidates, read_metrics, write
 from tests.browser.conftest import ARTIFACTS, REPO, start_streamlit, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -46,18 +46,6 @@ def app_url() -> Iterator[str]:
         yield url
     finally:
         stop(server)
-
-
-@pytest.fixture
-def page(chromium, app_url: str) -> Iterator:
-    """A fresh session of the app with the canvas ready."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(app_url)
-    page.locator("canvas.upper-canvas").wait_for()
-    yield page
-    context.close()
 
 
 def _clear(page) -> None:
