@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,16 @@ def stop(server: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=15)
+
+
+@contextmanager
+def served_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """A `streamlit run` server for the duration of the block; yields its URL."""
+    server, url = start_streamlit(env, log_path)
+    try:
+        yield url
+    finally:
+        stop(server)
 
 
 @pytest.fixture(scope="session")

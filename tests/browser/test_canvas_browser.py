@@ -19,7 +19,7 @@ import pytest
 
 from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
 from tests.browser.app_page import PREVIEW, draw, read_candidates, read_metrics, write
-from tests.browser.conftest import ARTIFACTS, REPO, start_streamlit, stop
+from tests.browser.conftest import ARTIFACTS, REPO, served_app
 from tests.browser.strokes import word_strokes
 from tests.model_fixtures import TINY_OVERRIDES, TinyProject, copy_project
 
@@ -40,11 +40,8 @@ def app_url(tiny_project: TinyProject, tmp_path_factory: pytest.TempPathFactory)
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
     env.pop(ENV_TRACKING_URI, None)
-    server, url = start_streamlit(env, ARTIFACTS / "streamlit-server.log")
-    try:
+    with served_app(env, ARTIFACTS / "streamlit-server.log") as url:
         yield url
-    finally:
-        stop(server)
 
 
 def _record(name: str, round_trips: list[float]) -> dict[str, float]:

@@ -19,7 +19,7 @@ from pipeline.config import compose
 from pipeline.registry import list_models
 from pipeline.tracking import tracking_uri_for
 from tests.browser.app_page import draw, read_candidates, read_metrics, write
-from tests.browser.conftest import ARTIFACTS, REPO, start_streamlit, stop
+from tests.browser.conftest import ARTIFACTS, REPO, served_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WORDS = ("hello", "the", "and")
@@ -41,11 +41,8 @@ def app_url() -> Iterator[str]:
     env = {**os.environ, ENV_ROOT: str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     for name in (ENV_TRACKING_URI, ENV_OVERRIDES):
         env.pop(name, None)
-    server, url = start_streamlit(env, ARTIFACTS / "streamlit-champion.log")
-    try:
+    with served_app(env, ARTIFACTS / "streamlit-champion.log") as url:
         yield url
-    finally:
-        stop(server)
 
 
 def _clear(page) -> None:
