@@ -25,7 +25,7 @@ def _model_input(cfg: DictConfig, image: tf.Tensor, train: bool) -> tf.Tensor:
     ink = preprocess.to_ink(image)
     if train and cfg.augment.enabled:
         ink = augment.geometric(ink, cfg.augment)
-    ink = preprocess.fit_ink(ink, cfg.model.height, cfg.model.width)
+    ink = preprocess.fit_ink(ink, cfg.model.height, cfg.model.width, cfg.model.variable_width)
     if train and cfg.augment.enabled:
         ink = augment.photometric(ink, cfg.augment)
     return ink
@@ -63,7 +63,29 @@ def model_batches(
     data = data.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not train)
     shapes = ([None, None, 1], [None], []) if with_text else ([None, None, 1], [None])
     shapes = tuple(tf.TensorShape(s) for s in shapes)
-    data = data.padded_batch(
-        cfg.train.batch_size, padded_shapes=shapes, drop_remainder=drop_remainder
-    )
+    if train and cfg.model.variable_width:
+        data = _width_buckets(data, cfg, shapes, drop_remainder)
+    else:
+        data = data.padded_batch(
+            cfg.train.batch_size, padded_shapes=shapes, drop_remainder=drop_remainder
+        )
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+def _width_buckets(
+    data: tf.data.Dataset, cfg: DictConfig, shapes: tuple, drop_remainder: bool
+) -> tf.data.Dataset:
+    """Batch training lines of similar width together (at most one bucket of padding each).
+
+    Widths are already multiples of WIDTH_BUCKET; grouping every two of them keeps the
+    number of distinct batch shapes (traces of the train step) small.
+    """
+    step = 2 * preprocess.WIDTH_BUCKET
+    boundaries = list(range(step + 1, cfg.model.width + 1, step))
+    return data.bucket_by_sequence_length(
+        element_length_func=lambda x, *_: tf.shape(x)[1],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[cfg.train.batch_size] * (len(boundaries) + 1),
+        padded_shapes=shapes,
+        drop_remainder=drop_remainder,
+    )

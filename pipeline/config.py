@@ -143,6 +143,8 @@ class ModelConfig:
     name: str = "crnn"
     height: int = 32
     width: int = 128
+    # true: any input width (lines), `width` is the cap in training; see preprocess.fit_ink
+    variable_width: bool = False
     conv_filters: list[int] = field(default_factory=lambda: [32, 64, 128, 128, 256])
     conv_kernels: list[int] = field(default_factory=lambda: [5, 5, 3, 3, 3])
     pool_sizes: list[list[int]] = field(

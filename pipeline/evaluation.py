@@ -86,24 +86,24 @@ def load_test_set(cfg: DictConfig) -> SplitSamples:
 
 def infer(
     recognizer: Recognizer, images: Sequence[np.ndarray], batch_size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities [n, T, C] of test images, and each one's share (ms) of its batch's time."""
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Probabilities [T_i, C] of test images, and each one's share (ms) of its batch's time."""
     probs, share = [], []
     bar = tqdm(total=len(images), desc="inference", unit="img")
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
         started = time.perf_counter()
-        inputs = np.stack([recognizer.model_input(image, foreign=False) for image in chunk])
-        probs.append(recognizer.probabilities(inputs))
+        inputs = [recognizer.model_input(image, foreign=False) for image in chunk]
+        probs += recognizer.probabilities_of(inputs)
         share += [(time.perf_counter() - started) * 1000.0 / len(chunk)] * len(chunk)
         bar.update(len(chunk))
     bar.close()
-    return np.concatenate(probs), np.array(share)
+    return probs, np.array(share)
 
 
 def run_decoder(
     recognizer: Recognizer,
-    probs: np.ndarray,
+    probs: Sequence[np.ndarray],
     decoder: str,
     indices: Sequence[int],
     inference_ms: np.ndarray,

@@ -15,13 +15,19 @@ from keras import layers
 from omegaconf import DictConfig
 
 from pipeline.errors import HTRError
+from pipeline.preprocess import WIDTH_BUCKET
 
 LOGITS_LAYER = "logits"
 
 
+def width_pooling(cfg: DictConfig) -> int:
+    """How many input columns make one CTC time step."""
+    return math.prod(pool[1] for pool in cfg.pool_sizes)
+
+
 def time_steps(cfg: DictConfig) -> int:
-    """Number of CTC output steps: input width divided by the pooling along the width."""
-    return cfg.width // math.prod(pool[1] for pool in cfg.pool_sizes)
+    """CTC output steps of the widest input: `model.width` / the pooling along the width."""
+    return cfg.width // width_pooling(cfg)
 
 
 def check_label_length(cfg: DictConfig, longest: int) -> None:
@@ -53,6 +59,11 @@ def _check(cfg: DictConfig) -> None:
             f"model.height={cfg.height} / model.width={cfg.width} must be divisible by the "
             f"total pooling {h_pool} x {w_pool} (model.pool_sizes)"
         )
+    if cfg.variable_width and (WIDTH_BUCKET % w_pool or cfg.width % WIDTH_BUCKET):
+        raise HTRError(
+            f"a variable-width model needs model.width={cfg.width} to be a multiple of the "
+            f"width bucket {WIDTH_BUCKET}, itself a multiple of the width pooling {w_pool}"
+        )
     if cfg.rnn not in ("lstm", "gru"):
         raise HTRError(f"model.rnn must be lstm or gru, got {cfg.rnn!r}")
 
@@ -81,15 +92,16 @@ def _recurrent(x, cfg: DictConfig):
 def build_crnn(cfg: DictConfig, n_classes: int) -> keras.Model:
     """Build the prediction model described by the `model` config group."""
     _check(cfg)
-    inputs = keras.Input(shape=(cfg.height, cfg.width, 1), name="image", dtype="float32")
+    width = None if cfg.variable_width else cfg.width
+    inputs = keras.Input(shape=(cfg.height, width, 1), name="image", dtype="float32")
     x = inputs
     for filters, kernel, pool in zip(
         cfg.conv_filters, cfg.conv_kernels, cfg.pool_sizes, strict=True
     ):
         x = _conv_block(x, filters, kernel, pool, cfg)
-    _, feat_h, feat_w, channels = x.shape
+    _, feat_h, _, channels = x.shape
     x = layers.Permute((2, 1, 3))(x)
-    x = layers.Reshape((feat_w, feat_h * channels))(x)
+    x = layers.Reshape((-1, feat_h * channels))(x)
     if cfg.projection_units:
         x = layers.Dense(cfg.projection_units, activation="relu")(x)
     x = _recurrent(x, cfg)

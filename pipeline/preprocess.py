@@ -16,6 +16,12 @@ from pipeline.errors import HTRError
 
 INK_THRESHOLD = 0.2
 CROP_MARGIN = 0.08
+# Variable-width models: inputs are padded on the right to a multiple of this many pixels,
+# so a batch of lines has only a few distinct widths (few tf.function traces) and a short
+# line is never padded to the widest one.
+WIDTH_BUCKET = 64
+# Variable-width models at inference: the widest input before a line is shrunk (aspect).
+MAX_INFERENCE_ASPECT = 48
 
 
 def to_ink(image: tf.Tensor) -> tf.Tensor:
@@ -33,22 +39,36 @@ def to_ink(image: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(tf.math.divide_no_nan(ink - paper, high - paper), 0.0, 1.0)
 
 
-def fit_ink(ink: tf.Tensor, height: int, width: int) -> tf.Tensor:
-    """Resize ink [h, w, 1] into [height, width, 1] keeping the aspect ratio, centred, padded 0."""
+def fit_ink(ink: tf.Tensor, height: int, width: int, variable: bool = False) -> tf.Tensor:
+    """Resize ink [h, w, 1] into [height, width, 1] keeping the aspect ratio, padded 0.
+
+    Fixed width: centred in [height, width]. `variable`: `width` is only the cap; the ink
+    sits at the left of [height, w'] with w' its own width rounded up to WIDTH_BUCKET.
+    """
     shape = tf.cast(tf.shape(ink)[:2], tf.float32)
     scale = tf.minimum(height / shape[0], width / shape[1])
     new_h = tf.clip_by_value(tf.cast(tf.round(shape[0] * scale), tf.int32), 1, height)
     new_w = tf.clip_by_value(tf.cast(tf.round(shape[1] * scale), tf.int32), 1, width)
     resized = tf.image.resize(ink, [new_h, new_w], method="area", antialias=True)
     top = (height - new_h) // 2
+    if variable:
+        out_w = -(-new_w // WIDTH_BUCKET) * WIDTH_BUCKET
+        padded = tf.image.pad_to_bounding_box(resized, top, 0, height, out_w)
+        return tf.ensure_shape(padded, [height, None, 1])
     left = (width - new_w) // 2
     padded = tf.image.pad_to_bounding_box(resized, top, left, height, width)
     return tf.ensure_shape(padded, [height, width, 1])
 
 
-def fit_to_input(image: tf.Tensor, height: int, width: int) -> tf.Tensor:
-    """A uint8 [h, w, 1] dark-on-light image as the model's float32 [height, width, 1] input."""
-    return fit_ink(to_ink(image), height, width)
+def fit_to_input(image: tf.Tensor, height: int, width: int, variable: bool = False) -> tf.Tensor:
+    """A uint8 [h, w, 1] dark-on-light image as the model's float32 [height, w, 1] input."""
+    return fit_ink(to_ink(image), height, width, variable)
+
+
+def pad_batch(inputs: list[np.ndarray]) -> np.ndarray:
+    """Stack float32 [H, w_i, 1] inputs into [n, H, max w_i, 1], padding paper on the right."""
+    width = max(x.shape[1] for x in inputs)
+    return np.stack([np.pad(x, ((0, 0), (0, width - x.shape[1]), (0, 0))) for x in inputs])
 
 
 def prepare_foreign(image: np.ndarray) -> np.ndarray:
@@ -78,8 +98,3 @@ def prepare_foreign(image: np.ndarray) -> np.ndarray:
 
 def _border(grey: np.ndarray) -> np.ndarray:
     return np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-
-
-def preprocess_batch(images: list[np.ndarray], height: int, width: int) -> np.ndarray:
-    """Stack uint8 [h, w, 1] images into the model's float32 [n, height, width, 1] batch."""
-    return np.stack([fit_to_input(tf.constant(img), height, width).numpy() for img in images])

@@ -32,7 +32,12 @@ from pipeline.ctc_decoders import DIGITS
 from pipeline.decoding import Candidate, LanguageModel, decode, load_language_model
 from pipeline.errors import HTRError
 from pipeline.inference import compiled_predictor
-from pipeline.preprocess import fit_to_input, prepare_foreign
+from pipeline.preprocess import (
+    MAX_INFERENCE_ASPECT,
+    fit_to_input,
+    pad_batch,
+    prepare_foreign,
+)
 from pipeline.tracking import load_keras_model
 
 log = logging.getLogger(__name__)
@@ -111,10 +116,14 @@ class Recognizer:
         self.cfg_decode = decode_config(cfg_decode)
         self.source = source
         self.root = Path(root)
-        self.height, self.width = int(model.input_shape[1]), int(model.input_shape[2])
+        self.height = int(model.input_shape[1])
+        # None: a variable-width (line) model, fed each image at its own width
+        self.width: int | None = model.input_shape[2]
+        variable = self.width is None
+        cap = MAX_INFERENCE_ASPECT * self.height if variable else self.width
         self._predict = compiled_predictor(model)
         self._fit = tf.function(
-            lambda image: fit_to_input(image, self.height, self.width),
+            lambda image: fit_to_input(image, self.height, cap, variable),
             input_signature=[tf.TensorSpec([None, None, 1], tf.uint8)],
         )
         self._predict(self._fit(tf.zeros((2, 2, 1), tf.uint8)).numpy()[None])
@@ -184,7 +193,7 @@ class Recognizer:
             "run_id": source.run_id,
             "input_height": self.height,
             "input_width": self.width,
-            "time_steps": int(self.model.output_shape[1]),
+            "time_steps": self.model.output_shape[1],
             "num_classes": self.charset.num_classes,
         }
 
@@ -214,6 +223,19 @@ class Recognizer:
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """Per-step softmax [n, T, C] of a float32 input batch [n, H, W, 1], compiled path."""
         return self._predict(inputs)
+
+    def probabilities_of(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Per-step softmax [T_i, C] of each float32 input [H, w_i, 1], run as one batch.
+
+        Inputs of a variable-width model are padded to the widest, and each output is cut
+        back to the steps of its own width, so padding never reaches the decoder.
+        """
+        batch = pad_batch(list(inputs))
+        probs = self._predict(batch)
+        steps_per_column = probs.shape[1] / batch.shape[2]
+        return [
+            p[: round(x.shape[1] * steps_per_column)] for x, p in zip(inputs, probs, strict=True)
+        ]
 
     def decode(
         self, probs: np.ndarray, decoder: str = "beam", mode: str = "text", top_k: int = 5
@@ -262,8 +284,8 @@ class Recognizer:
         for start in range(0, len(images), size):
             started = time.perf_counter()
             chunk = images[start : start + size]
-            inputs = np.stack([self.model_input(image, foreign) for image in chunk])
-            probs = self._predict(inputs)
+            inputs = [self.model_input(image, foreign) for image in chunk]
+            probs = self.probabilities_of(inputs)
             share = (time.perf_counter() - started) / len(chunk)
             for x, p in zip(inputs, probs, strict=True):
                 readings.append(

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # Independent random streams per purpose; a sample's generator is (seed, stream, index).
 _TEXT, _RENDER, _DIGIT, _HELD_OUT_TEXT, _HELD_OUT_RENDER = 0, 1, 2, 4, 5
-_LINE_TEXT, _LINE_RENDER = 6, 7
+_LINE_TEXT, _LINE_RENDER, _HELD_OUT_LINE_TEXT, _HELD_OUT_LINE_RENDER = 6, 7, 8, 9
 WORD_PREFIX, DIGIT_PREFIX, LINE_PREFIX = "s", "d", "l"
 _MAX_CHUNK = 64
 _MIN_COMPONENT_PX = 8
@@ -71,13 +71,13 @@ def plan_words(
 
 
 def plan_lines(
-    sample: DictConfig, seed: int, n: int, font_names: Sequence[str]
+    sample: DictConfig, seed: int, n: int, font_names: Sequence[str], stream: int = _LINE_TEXT
 ) -> list[tuple[str, str]]:
     """(text, font name) for each of `n` lines: word runs of the vendored sentence corpus."""
     corpus = sentences.load_sentences()
     plan = []
     for index in range(n):
-        rng = _rng(seed, _LINE_TEXT, index)
+        rng = _rng(seed, stream, index)
         text = sentences.sample_line(rng, corpus, sample.min_line_words, sample.max_line_words)
         plan.append((text, font_names[int(rng.integers(len(font_names)))]))
     return plan
@@ -277,6 +277,29 @@ def build_sample(cfg: DictConfig, out_dir: Path) -> dict:
     return report
 
 
+def _held_out_fonts(sample: DictConfig) -> dict[str, Path]:
+    held_out = list(sample.held_out_fonts)
+    if not held_out:
+        raise HTRError("data.sample.held_out_fonts is empty: no unseen fonts to render")
+    return {name: fonts.font_path(name) for name in held_out}
+
+
+def render_held_out_lines(cfg: DictConfig, n: int, seed: int) -> list[tuple[np.ndarray, str]]:
+    """`n` text lines in the held-out fonts only (sentence runs as in the lines data set)."""
+    sample = cfg.data.sample
+    paths = _held_out_fonts(sample)
+    plan = plan_lines(sample, seed, n, list(paths), stream=_HELD_OUT_LINE_TEXT)
+    return [
+        (
+            render_line.render_line(
+                text, paths[font], _rng(seed, _HELD_OUT_LINE_RENDER, i), sample.render_height
+            ),
+            text,
+        )
+        for i, (text, font) in enumerate(plan)
+    ]
+
+
 def render_held_out(
     cfg: DictConfig, n: int, seed: int | None = None, words: Sequence[str] | None = None
 ) -> list[tuple[np.ndarray, str]]:
@@ -285,10 +308,8 @@ def render_held_out(
     Texts follow the data set's mix unless `words` is given (then drawn from it).
     """
     sample = cfg.data.sample
-    held_out = list(sample.held_out_fonts)
-    if not held_out:
-        raise HTRError("data.sample.held_out_fonts is empty: no unseen fonts to render")
-    paths = {name: fonts.font_path(name) for name in held_out}
+    paths = _held_out_fonts(sample)
+    held_out = list(paths)
     seed = cfg.data.seed if seed is None else seed
     plan = plan_words(sample, seed, n, held_out, stream=_HELD_OUT_TEXT)
     out = []

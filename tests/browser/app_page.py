@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 
-from tests.browser.strokes import Stroke, word_strokes
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.strokes import Stroke, line_strokes, word_strokes
 
 WAIT_MS = 60_000
 PREVIEW = '[data-testid="stImage"] img'
@@ -40,6 +42,32 @@ def draw(page, stroke: Stroke) -> float:
 def write(page, text: str) -> list[float]:
     """Write `text` on the canvas stroke by stroke; the round trip of each stroke."""
     return [draw(page, s) for s in word_strokes(text, left=60, top=40, height=120)]
+
+
+def write_line(page, words: list[str], height: float = 60) -> list[float]:
+    """Write words side by side on one line of the canvas, stroke by stroke."""
+    return [draw(page, s) for s in line_strokes(words, left=30, top=60, height=height)]
+
+
+def clear(page) -> None:
+    """A fresh canvas (the page reloaded; the sidebar's mode goes back to its default)."""
+    page.reload()
+    page.locator("canvas.upper-canvas").wait_for()
+
+
+def choose_mode(page, mode: str, prompt: str) -> None:
+    """Pick a mode in the sidebar and wait for its prompt."""
+    page.locator('[data-testid="stSidebar"]').get_by_text(mode, exact=True).click()
+    page.get_by_text(prompt).wait_for()
+
+
+def save(name: str, readings: dict, file: str = "champion.json") -> None:
+    """Add what a champion read to test-artifacts/<file> (evidence for the README)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / file
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**data, name: readings}, indent=2) + "\n")
+    print(f"\n{name}: {readings}")
 
 
 def read_metrics(page) -> dict[str, str]:

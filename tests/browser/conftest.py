@@ -125,3 +125,29 @@ def page(chromium, app_url: str) -> Iterator:
     page.locator("canvas.upper-canvas").wait_for()
     yield page
     context.close()
+
+
+def project_champion(name: str) -> bool:
+    """Whether this project's own MLflow store has `name@champion` (after its main runs)."""
+    from pipeline.config import compose
+    from pipeline.registry import list_models
+    from pipeline.tracking import tracking_uri_for
+
+    if not (REPO / "mlflow.db").is_file():
+        return False
+    models = list_models(tracking_uri_for(compose([], root=REPO)))
+    return any(m.name == name and "champion" in m.aliases for m in models)
+
+
+@contextmanager
+def project_app(champion: str, log_name: str) -> Iterator[str]:
+    """The app served on this project's own MLflow store; skips without `champion`."""
+    from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
+
+    if not project_champion(champion):
+        pytest.skip(f"no {champion}@champion in this project: run its pipeline first (README)")
+    env = {**os.environ, ENV_ROOT: str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    for name in (ENV_TRACKING_URI, ENV_OVERRIDES):
+        env.pop(name, None)
+    with served_app(env, ARTIFACTS / log_name) as url:
+        yield url

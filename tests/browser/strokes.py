@@ -72,8 +72,11 @@ GLYPHS: dict[str, tuple[float, list[Stroke]]] = {
 }
 
 
+LETTER_SPACING = 0.15
+
+
 def word_strokes(
-    text: str, left: float, top: float, height: float, spacing: float = 0.15
+    text: str, left: float, top: float, height: float, spacing: float = LETTER_SPACING
 ) -> list[Stroke]:
     """The strokes of `text` written from (left, top) at the given height, in pixels."""
     strokes: list[Stroke] = []
@@ -82,4 +85,16 @@ def word_strokes(
         width, glyph = GLYPHS[char]
         strokes += [[(x + px * height, top + py * height) for px, py in s] for s in glyph]
         x += (width + spacing) * height
+    return strokes
+
+
+def line_strokes(
+    words: list[str], left: float, top: float, height: float, gap: float = 0.6
+) -> list[Stroke]:
+    """The strokes of words written side by side, `gap` x height apart, in pixels."""
+    strokes: list[Stroke] = []
+    x = left
+    for word in words:
+        strokes += word_strokes(word, x, top, height)
+        x += (sum(GLYPHS[c][0] + LETTER_SPACING for c in word) + gap) * height
     return strokes

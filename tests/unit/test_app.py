@@ -7,6 +7,7 @@ pipeline does it: its readings are noise, but every step from upload to reading 
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,11 +55,13 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _restore_keras_clear_session() -> Iterator[None]:
-    """The app disables keras.backend.clear_session in its process; give it back after."""
-    original = keras.backend.clear_session
+def _restore_process_state() -> Iterator[None]:
+    """Give back what running the app in-process changes: the app disables
+    keras.backend.clear_session, and AppTest leaves the app script as `__main__`, which
+    later `spawn` process pools (sample rendering, feedback) would run in every child."""
+    clear_session, main = keras.backend.clear_session, sys.modules["__main__"]
     yield
-    keras.backend.clear_session = original
+    keras.backend.clear_session, sys.modules["__main__"] = clear_session, main
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, root: Path, overrides: str = OVERRIDES) -> AppTest:

@@ -9,7 +9,8 @@ from omegaconf import OmegaConf
 from pipeline import sentences
 from pipeline.config import compose
 from pipeline.errors import HTRError
-from pipeline.model import build_crnn, check_label_length, time_steps
+from pipeline.model import build_crnn, check_label_length, time_steps, width_pooling
+from pipeline.preprocess import WIDTH_BUCKET
 from pipeline.sample_data import plan_lines
 
 
@@ -18,15 +19,21 @@ def cfg():
     return compose(["data=sample_lines", "model=crnn_line"])
 
 
-def test_line_model_maps_a_wide_line_to_its_time_steps(cfg):
+def test_line_model_reads_any_width_with_four_columns_per_time_step(cfg):
     model = build_crnn(cfg.model, n_classes=80)
-    assert model.input_shape == (None, cfg.model.height, cfg.model.width, 1)
-    assert cfg.model.width >= 8 * cfg.model.height  # a line, not a word
-    steps = time_steps(cfg.model)
-    assert model.output_shape == (None, steps, 80)
-    probs = model(np.zeros((1, cfg.model.height, cfg.model.width, 1), np.float32))
-    assert probs.shape == (1, steps, 80)
-    np.testing.assert_allclose(np.sum(probs, axis=-1), 1.0, rtol=1e-4)
+    assert model.input_shape == (None, cfg.model.height, None, 1)
+    assert cfg.model.variable_width and cfg.model.width >= 8 * cfg.model.height
+    for width in (WIDTH_BUCKET, 5 * WIDTH_BUCKET, cfg.model.width):
+        probs = model(np.zeros((2, cfg.model.height, width, 1), np.float32))
+        assert probs.shape == (2, width // width_pooling(cfg.model), 80)
+        np.testing.assert_allclose(np.sum(probs, axis=-1), 1.0, rtol=1e-4)
+    assert time_steps(cfg.model) == cfg.model.width // width_pooling(cfg.model)
+
+
+def test_variable_width_needs_a_cap_on_the_width_bucket(cfg):
+    odd = OmegaConf.merge(cfg.model, {"width": cfg.model.width + WIDTH_BUCKET // 2})
+    with pytest.raises(HTRError, match=rf"model.width={odd.width} to be a multiple"):
+        build_crnn(odd, n_classes=10)
 
 
 def test_time_steps_cover_twice_the_longest_line_the_generator_can_write(cfg):

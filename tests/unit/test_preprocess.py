@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline.errors import HTRError
-from pipeline.preprocess import fit_to_input, prepare_foreign, to_ink
+from pipeline.preprocess import WIDTH_BUCKET, fit_to_input, pad_batch, prepare_foreign, to_ink
 
 
 def _bar(height: int, width: int, ink_box: tuple[int, int, int, int], paper=230, ink=20):
@@ -35,6 +35,31 @@ def test_tall_image_is_not_stretched():
     cols = np.flatnonzero(out.max(axis=0) > 0.5)
     assert 5 <= len(cols) <= 8  # 20 ink columns * 32/100 = 6.4 columns, centred
     assert abs((cols[0] + cols[-1]) / 2 - 63.5) <= 1.5
+
+
+@pytest.mark.parametrize(
+    ("width", "expected_ink", "expected_width"),
+    [
+        (400, 256, 256),  # 50x400 scaled by 32/50: 256 columns, already a bucket multiple
+        (150, 96, 128),  # short: its own width, rounded up to the bucket, not the cap
+        (2000, 768, 768),  # longer than the cap: shrunk to the cap
+    ],
+)
+def test_variable_fit_keeps_the_line_own_width_left_aligned(width, expected_ink, expected_width):
+    image = _bar(50, width, (10, 40, 0, width))
+    out = fit_to_input(tf.constant(image), 32, 768, variable=True).numpy()[..., 0]
+    assert out.shape[0] == 32 and out.shape[1] == expected_width
+    assert out.shape[1] % WIDTH_BUCKET == 0
+    cols = np.flatnonzero(out.max(axis=0) > 0.5)
+    assert cols[0] == 0 and abs(len(cols) - min(expected_ink, 768)) <= 1
+    assert not out[:, cols[-1] + 1 :].any()  # padding only on the right
+
+
+def test_pad_batch_pads_paper_on_the_right():
+    narrow, wide = np.ones((32, 64, 1), np.float32), np.ones((32, 192, 1), np.float32)
+    batch = pad_batch([narrow, wide])
+    assert batch.shape == (2, 32, 192, 1)
+    assert batch[0, :, :64].all() and not batch[0, :, 64:].any() and batch[1].all()
 
 
 def test_ink_is_one_and_paper_zero_whatever_the_levels():

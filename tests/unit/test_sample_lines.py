@@ -225,3 +225,23 @@ def test_lines_need_kind_lines_and_a_sane_word_range(tmp_path):
         sample_data.build_sample(compose(["data=tiny", "data.sample.n_lines=5"]), tmp_path)
     with pytest.raises(HTRError, match="max_line_words"):
         sample_data.build_sample(tiny_lines(tmp_path, "data.sample.max_line_words=2"), tmp_path)
+
+
+def test_held_out_lines_use_only_held_out_fonts_and_corpus_runs(tmp_path, monkeypatch):
+    cfg = tiny_lines(tmp_path)
+    seen = []
+    original = render_line.render_line
+
+    def record(text, font_path, *args, **kwargs):
+        seen.append(Path(font_path).stem)
+        return original(text, font_path, *args, **kwargs)
+
+    monkeypatch.setattr(sample_data.render_line, "render_line", record)
+    samples = sample_data.render_held_out_lines(cfg, 6, seed=3)
+    assert len(samples) == len(seen) == 6
+    assert set(seen) <= set(cfg.data.sample.held_out_fonts)
+    corpus = sentences.load_sentences()
+    for image, text in samples:
+        assert image.dtype == np.uint8 and image.ndim == 2 and image.shape[1] > image.shape[0]
+        assert any(f" {text} " in f" {s} " for s in corpus)
+    assert [t for _, t in samples] != [t for _, t in sample_data.render_held_out_lines(cfg, 6, 4)]
