@@ -29,7 +29,8 @@ def app_url() -> Iterator[str]:
 def test_three_words_drawn_on_one_line_are_read_by_the_line_model(page):
     choose_mode(page, "line", "Write a few words on one line")
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert "htr-sample_lines" in sidebar.inner_text()
+    picked = sidebar.get_by_role("combobox", name="Registered model").input_value()
+    assert picked == "htr-sample_lines"
     write_line(page, LINE)
     candidates = read_candidates(page)
     best = candidates[0][0]
