@@ -20,7 +20,7 @@ from pipeline.config import project_path
 from pipeline.errors import HTRError
 from pipeline.preprocess import prepare_foreign
 from pipeline.recognizer import Reading, Recognizer
-from pipeline.registry import ModelInfo, list_models
+from pipeline.registry import ModelInfo, VersionInfo, list_models
 
 SETUP_COMMAND = "./.ci/setup && . .venv/bin/activate && dvc repro"
 HEADLINE = ("test_cer", "test_wer", "test_word_accuracy")
@@ -49,7 +49,7 @@ def no_model_page(tracking_uri: str, prefix: str) -> None:
 
 def pick_model(
     box, models: list[ModelInfo], cfg: DictConfig, mode: app_view.Mode
-) -> tuple[str, int]:
+) -> tuple[str, VersionInfo]:
     """Sidebar pickers: registered model and version (champion preselected); line mode
     starts on the line model (`app.line_data`) when one is registered."""
     reads_lines = mode.feedback_kind == "lines"
@@ -71,26 +71,31 @@ def pick_model(
     box.caption("  \n".join(catalogue.metric_lines(version, HEADLINE)) or "no test metrics")
     with box.expander("All test metrics"):
         st.caption("  \n".join(catalogue.metric_lines(version)) or "none")
-    return model.name, version.version
+    return model.name, version
 
 
-def reading_settings(cfg: DictConfig) -> tuple[app_view.Mode, str, int]:
-    """Sidebar settings: mode, decoder (text modes; digits decode as digits), stroke width."""
-    mode = app_view.MODES[
+def pick_mode() -> app_view.Mode:
+    """Sidebar: what is written (a word, a line or one digit)."""
+    return app_view.MODES[
         st.sidebar.radio("Mode", list(app_view.MODES), horizontal=True, key="mode")
     ]
+
+
+def reading_settings(cfg: DictConfig, mode: app_view.Mode, version: VersionInfo) -> tuple[str, int]:
+    """Sidebar settings: the decoder (text modes, preselected: the version's best by test
+    CER; digits decode as digits) and the stroke width."""
     decoders = [str(d) for d in cfg.decode.decoders if str(d) != "digit"] or ["bestpath"]
     decoder = (
         "digit"
         if mode.read_mode == "digit"
         else st.sidebar.selectbox(
-            "Decoder", decoders, index=decoders.index("beam") if "beam" in decoders else 0
+            "Decoder", decoders, index=catalogue.default_decoder(version, decoders)
         )
     )
     stroke = st.sidebar.slider(
         "Stroke width", 1, cfg.app.max_stroke_width, cfg.app.default_stroke_width
     )
-    return mode, decoder, stroke
+    return decoder, stroke
 
 
 def take_image(source: str, cfg: DictConfig, stroke_width: int) -> tuple[np.ndarray | None, float]:
@@ -231,9 +236,11 @@ def main() -> None:
         return
 
     picker = st.sidebar.container()  # model pickers stay on top, settings below
-    mode, decoder, stroke = reading_settings(cfg)
-    name, version = pick_model(picker, models, cfg, mode)
+    mode = pick_mode()
+    name, picked = pick_model(picker, models, cfg, mode)
+    decoder, stroke = reading_settings(cfg, mode, picked)
     count_slot = st.sidebar.empty()
+    version = picked.version
     uri = catalogue.model_uri(name, version)
 
     st.title("Handwriting reader")

@@ -80,3 +80,19 @@ def metric_lines(version: VersionInfo, names: Sequence[str] | None = None) -> li
 def model_uri(name: str, version: int) -> str:
     """The MLflow URI of one registered version."""
     return f"models:/{name}/{version}"
+
+
+def default_decoder(version: VersionInfo, decoders: Sequence[str]) -> int:
+    """Index of the decoder to preselect: the one with this version's lowest test CER.
+
+    Evaluation tags each version with `test_cer_<decoder>`; a version without them
+    (registered by hand) starts on beam search, else the first decoder offered.
+    """
+    scored = [
+        (version.metrics[f"{PRIMARY_METRIC}_{d}"], i)
+        for i, d in enumerate(decoders)
+        if f"{PRIMARY_METRIC}_{d}" in version.metrics
+    ]
+    if scored:
+        return min(scored)[1]
+    return list(decoders).index("beam") if "beam" in decoders else 0

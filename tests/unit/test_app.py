@@ -47,8 +47,11 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tracking.log_artifacts(run_id, {"corpus.txt": corpus})
     uri = tracking.log_keras_model(run_id, model)
     MlflowClient(tracking.tracking_uri_for(cfg)).set_terminated(run_id)
-    for cer in (0.5, 0.25):
-        registry.register(cfg, run_id, uri, {"test_cer": cer, "test_wer": 2 * cer}, "fingerprint")
+    # version 1 read best with beam search, version 2 with word beam search
+    for cer, beam in ((0.5, 0.5), (0.25, 0.3)):
+        metrics = {"test_cer": cer, "test_wer": 2 * cer, "test_cer_beam": beam}
+        metrics |= {"test_cer_bestpath": 0.7, "test_cer_wordbeam": cer + 0.05 * (cer == beam)}
+        registry.register(cfg, run_id, uri, metrics, "fingerprint")
     lines_cfg = compose([*OVERRIDES.split(), "data=tiny_lines"], root=root)
     registry.register(lines_cfg, run_id, uri, {"test_cer": 0.4}, "fingerprint")
     return root
@@ -123,9 +126,16 @@ def test_picker_lists_versions_aliases_and_cer_with_champion_chosen(monkeypatch,
     assert "test CER: 0.25" in _texts(at.sidebar.caption)
     assert "version 2" in _texts(at.caption)
 
+    assert _decoder(at).value == "wordbeam"  # version 2's best decoder
+
     at = version.set_value(model.value.versions[1]).run()
     assert not at.exception
     assert "models:/htr-tiny-tiny/1" in _texts(at.caption)
+    assert _decoder(at).value == "beam"
+
+
+def _decoder(at: AppTest):
+    return next(box for box in at.sidebar.selectbox if box.label == "Decoder")
 
 
 def test_line_mode_starts_on_the_line_model(monkeypatch, registered):
@@ -134,6 +144,7 @@ def test_line_mode_starts_on_the_line_model(monkeypatch, registered):
     assert not at.exception
     assert at.selectbox(key="model-line").value.name == "htr-tiny-tiny_lines"
     assert "htr-tiny-tiny_lines" in _texts(at.caption)
+    assert _decoder(at).value == "beam"  # no per-decoder test CER on this version
     at = at.radio(key="mode").set_value("word").run()
     assert at.selectbox(key="model").value.name == "htr-tiny-tiny"
 
