@@ -81,4 +81,5 @@ def read_candidates(page) -> list[tuple[str, float]]:
     rows = page.locator('[data-testid="stTable"] tbody tr')
     rows.first.wait_for()
     cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
-    return [(c[0], float(c[1])) for c in cells]
+    # an empty reading shows as a non-breaking space in its cell
+    return [(c[0].strip(), float(c[1])) for c in cells]
