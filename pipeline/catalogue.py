@@ -18,7 +18,14 @@ from collections.abc import Mapping, Sequence
 from omegaconf import DictConfig
 
 from pipeline.config import compose
-from pipeline.registry import ModelInfo, VersionInfo, metric_label, registered_model_name
+from pipeline.registry import (
+    ModelInfo,
+    VersionInfo,
+    decoder_metric,
+    metric_label,
+    model_name,
+    registered_model_name,
+)
 from pipeline.tracking import tracking_uri_for
 
 ENV_ROOT = "HTR_PROJECT_ROOT"
@@ -46,7 +53,7 @@ def offered_models(models: list[ModelInfo], prefix: str) -> list[ModelInfo]:
 def preferred_model(cfg: DictConfig, reads_lines: bool) -> str:
     """The registered model to preselect: the line data set's in line mode, else data.name's."""
     if reads_lines:
-        return f"{cfg.mlflow.registered_model_prefix}-{cfg.app.line_data}"
+        return model_name(cfg.mlflow.registered_model_prefix, cfg.app.line_data)
     return registered_model_name(cfg)
 
 
@@ -88,11 +95,8 @@ def default_decoder(version: VersionInfo, decoders: Sequence[str]) -> int:
     Evaluation tags each version with `test_cer_<decoder>`; a version without them
     (registered by hand) starts on beam search, else the first decoder offered.
     """
-    scored = [
-        (version.metrics[f"{PRIMARY_METRIC}_{d}"], i)
-        for i, d in enumerate(decoders)
-        if f"{PRIMARY_METRIC}_{d}" in version.metrics
-    ]
+    keys = [decoder_metric(d, PRIMARY_METRIC) for d in decoders]
+    scored = [(version.metrics[k], i) for i, k in enumerate(keys) if k in version.metrics]
     if scored:
         return min(scored)[1]
     return list(decoders).index("beam") if "beam" in decoders else 0

@@ -377,7 +377,7 @@ def register_model(
     if model_uri is None:
         raise HTRError(f"training run {run_id} logged no model to register: run the train stage")
     keep = ["test_cer", "test_wer", "test_word_accuracy"]
-    keep += [f"test_cer_{d}" for d in metrics["decoders"] if d != DIGIT]
+    keep += [registry.decoder_metric(d) for d in metrics["decoders"] if d != DIGIT]
     keep += [k for k in flat if k.startswith("test_digits_accuracy_")]
     result = registry.register(
         cfg, run_id, model_uri, {k: flat[k] for k in keep}, fingerprint, "test_cer"

@@ -61,9 +61,19 @@ class ModelInfo:
     versions: list[VersionInfo] = field(default_factory=list)
 
 
+def model_name(prefix: str, data_name: str) -> str:
+    """The registered model of a data set: `<prefix>-<data>` (e.g. htr-sample_lines)."""
+    return f"{prefix}-{data_name}"
+
+
 def registered_model_name(cfg: DictConfig) -> str:
     """One registered model per data set."""
-    return f"{cfg.mlflow.registered_model_prefix}-{cfg.data.name}"
+    return model_name(cfg.mlflow.registered_model_prefix, cfg.data.name)
+
+
+def decoder_metric(decoder: str, metric: str = "test_cer") -> str:
+    """The tag (and MLflow metric) of one decoder's score, e.g. test_cer_wordbeam."""
+    return f"{metric}_{decoder}"
 
 
 def metric_label(name: str) -> str:

@@ -107,10 +107,17 @@ def chromium() -> Iterator:
         browser.close()
 
 
-@pytest.fixture
-def base_env() -> dict[str, str]:
-    """The test's environment for a server, quieter TensorFlow logs."""
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+def app_env(root: Path, overrides: str | None = None) -> dict[str, str]:
+    """The environment of an app server on the project at `root` (its own MLflow store),
+    with Hydra `overrides` if given and quieter TensorFlow logs."""
+    from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
+
+    env = {**os.environ, ENV_ROOT: str(root), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop(ENV_TRACKING_URI, None)
+    env.pop(ENV_OVERRIDES, None)
+    if overrides is not None:
+        env[ENV_OVERRIDES] = overrides
+    return env
 
 
 @pytest.fixture
@@ -142,12 +149,7 @@ def project_champion(name: str) -> bool:
 @contextmanager
 def project_app(champion: str, log_name: str) -> Iterator[str]:
     """The app served on this project's own MLflow store; skips without `champion`."""
-    from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
-
     if not project_champion(champion):
         pytest.skip(f"no {champion}@champion in this project: run its pipeline first (README)")
-    env = {**os.environ, ENV_ROOT: str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    for name in (ENV_TRACKING_URI, ENV_OVERRIDES):
-        env.pop(name, None)
-    with served_app(env, ARTIFACTS / log_name) as url:
+    with served_app(app_env(REPO), ARTIFACTS / log_name) as url:
         yield url

@@ -17,9 +17,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
-from tests.browser.app_page import PREVIEW, draw, read_candidates, read_metrics, write
-from tests.browser.conftest import ARTIFACTS, REPO, served_app
+from tests.browser.app_page import (
+    PREVIEW,
+    choose_mode,
+    draw,
+    read_candidates,
+    read_metrics,
+    write,
+)
+from tests.browser.conftest import ARTIFACTS, REPO, app_env, served_app
 from tests.browser.strokes import word_strokes
 from tests.model_fixtures import TINY_OVERRIDES, TinyProject, copy_project
 
@@ -33,13 +39,7 @@ SCREENSHOT = REPO / "docs" / "app_screenshot.png"
 def app_url(tiny_project: TinyProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served on a copy of the tiny project (its evaluated model is champion)."""
     project = copy_project(tiny_project, tmp_path_factory.mktemp("browser-project"))
-    env = {
-        **os.environ,
-        ENV_ROOT: str(project.root),
-        ENV_OVERRIDES: " ".join(TINY_OVERRIDES),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    env.pop(ENV_TRACKING_URI, None)
+    env = app_env(project.root, " ".join(TINY_OVERRIDES))
     with served_app(env, ARTIFACTS / "streamlit-server.log") as url:
         yield url
 
@@ -90,8 +90,7 @@ def test_drawn_word_is_read_with_preview_candidates_and_feedback(page):
 
 
 def test_drawn_digit_shows_ten_probabilities(page):
-    page.locator('[data-testid="stSidebar"]').get_by_text("digit", exact=True).click()
-    page.get_by_text("Write one digit").wait_for()
+    choose_mode(page, "digit", "Write one digit")
     round_trips = [draw(page, s) for s in word_strokes("7", left=250, top=40, height=120)]
     _record("digit", round_trips)
 
