@@ -15,12 +15,14 @@ import streamlit as st
 from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig
 
-from pipeline import app_runtime, app_view, catalogue, feedback, intake
-from pipeline.config import project_path
-from pipeline.errors import HTRError
-from pipeline.preprocess import prepare_foreign
-from pipeline.recognizer import Reading, Recognizer
-from pipeline.registry import ModelInfo, VersionInfo, list_models
+from pipeline.app import catalogue, feedback, intake
+from pipeline.app import runtime as app_runtime
+from pipeline.app import view as app_view
+from pipeline.common.config import project_path
+from pipeline.common.errors import HTRError
+from pipeline.inference import Reading, Recognizer
+from pipeline.models import prepare_foreign
+from pipeline.tracking import ModelInfo, VersionInfo, list_models
 
 SETUP_COMMAND = "./.ci/setup && . .venv/bin/activate && dvc repro"
 HEADLINE = ("test_cer", "test_wer", "test_word_accuracy")
@@ -84,7 +86,7 @@ def pick_mode() -> app_view.Mode:
 def reading_settings(cfg: DictConfig, mode: app_view.Mode, version: VersionInfo) -> tuple[str, int]:
     """Sidebar settings: the decoder (text modes, preselected: the version's best by test
     CER; digits decode as digits) and the stroke width."""
-    decoders = [str(d) for d in cfg.decode.decoders if str(d) != "digit"] or ["bestpath"]
+    decoders = catalogue.offered_decoders(cfg)
     decoder = (
         "digit"
         if mode.read_mode == "digit"

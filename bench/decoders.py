@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import wordfreq
 
-from pipeline.ctc_decoders import Candidate, beam_search, best_path
-from pipeline.metrics import cer, word_accuracy
-from pipeline.word_beam_search import LanguageModel, build_language_model, word_beam_search
+from pipeline.common.metrics import cer, word_accuracy
+from pipeline.decoding.ctc_decoders import Candidate, beam_search, best_path
+from pipeline.decoding.word_beam_search import LanguageModel, build_language_model, word_beam_search
 
 IAM_CHARS = " !\"#&'()*+,-./0123456789:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 LETTERS = "abcdefghijklmnopqrstuvwxyz"

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import compose
-from pipeline.digits import held_out_digits
-from pipeline.metrics import text_metrics
-from pipeline.recognizer import Recognizer
-from pipeline.sample_data import render_held_out, render_held_out_lines
+from pipeline.common.config import compose
+from pipeline.common.metrics import text_metrics
+from pipeline.data.synthetic.digits import held_out_digits
+from pipeline.data.synthetic.sample_data import render_held_out, render_held_out_lines
+from pipeline.inference.recognizer import Recognizer
 from pipeline.tracking import tracking_uri_for
 
 

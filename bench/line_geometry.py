@@ -18,11 +18,11 @@ import keras
 import numpy as np
 from hydra.utils import get_method
 
-from pipeline.batches import model_batches
-from pipeline.config import compose
-from pipeline.ctc import ctc_loss
-from pipeline.loader import load_charset
-from pipeline.model import logits_model
+from pipeline.common.config import compose
+from pipeline.data import load_charset
+from pipeline.models.builders import logits_model
+from pipeline.models.ctc import ctc_loss
+from pipeline.training.batches import model_batches
 
 GEOMETRIES = {
     "fixed 64x1024 lstm (first crnn_line)": [

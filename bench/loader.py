@@ -31,12 +31,13 @@ import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from pipeline.build_lmdb import build_lmdb
-from pipeline.config import compose
-from pipeline.iam import Entry, format_entry, image_relpath
-from pipeline.loader import make_dataset
+from pipeline.common.config import compose
+from pipeline.data import build_lmdb
+from pipeline.data.iam.index import Entry, format_entry, image_relpath
+from pipeline.training import make_dataset
 
-FONTS = sorted((Path(__file__).resolve().parent.parent / "pipeline" / "fonts").glob("*/*.ttf"))
+FONTS_DIR = Path(__file__).resolve().parents[1] / "pipeline" / "data" / "synthetic" / "fonts"
+FONTS = sorted(FONTS_DIR.glob("*/*.ttf"))
 
 
 def render(text: str, rng: random.Random, np_rng: np.random.Generator) -> Image.Image:

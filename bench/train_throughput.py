@@ -17,12 +17,12 @@ import numpy as np
 import tensorflow as tf
 from hydra.utils import get_method
 
-from pipeline.batches import model_batches
-from pipeline.config import compose
-from pipeline.ctc import ctc_loss
-from pipeline.inference import compiled_predictor
-from pipeline.loader import load_charset
-from pipeline.model import logits_model
+from pipeline.common.config import compose
+from pipeline.data import load_charset
+from pipeline.inference.predictor import compiled_predictor
+from pipeline.models.builders import logits_model
+from pipeline.models.ctc import ctc_loss
+from pipeline.training.batches import model_batches
 
 
 def _fixed_batches(cfg, charset, steps: int) -> list[tuple[tf.Tensor, tf.Tensor]]:

@@ -7,13 +7,15 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from pipeline.config import run_stage
-from pipeline.evaluation import evaluate
+from pipeline.common.config import run_stage
 
 log = logging.getLogger(__name__)
 
 
 def _evaluate(cfg: DictConfig) -> dict[str, Any]:
+    # imported here so a config error is reported before TensorFlow loads (and logs)
+    from pipeline.evaluation import evaluate
+
     result = evaluate(cfg)
     for decoder, scores in result["decoders"].items():
         shown = ", ".join(f"{k} {v:.4g}" for k, v in scores.items() if not isinstance(v, dict))

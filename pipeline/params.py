@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf
 
-from pipeline.config import CONF_DIR, validate
+from pipeline.common.config import CONF_DIR, validate
 
 
 def composed_default() -> dict:

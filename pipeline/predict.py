@@ -3,7 +3,7 @@
     python -m pipeline.predict word.png more.jpg [--model URI] [--decoder beam] [--json]
 
 The model loads once (default: the champion of the default data set's registered model);
-every image goes through `pipeline.images` and the shared `Recognizer`. A missing, empty,
+every image goes through `pipeline.common.images` and the shared `Recognizer`. A missing, empty,
 undecodable or blank image gets one error line on stderr naming it; the others are still
 read, and the exit status is 1 at the end if any image failed.
 """
@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline.errors import HTRError
-
-TEXT_DECODERS = ("bestpath", "beam", "wordbeam")
+from pipeline.common.errors import HTRError
+from pipeline.decoding import text_decoders
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -33,7 +32,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--model",
         help="a .keras file or an MLflow model URI (default: models:/htr-<data>@champion)",
     )
-    parser.add_argument("--decoder", choices=TEXT_DECODERS, default="beam")
+    parser.add_argument("--decoder", choices=text_decoders(), default="beam")
     parser.add_argument("--mode", choices=("text", "digit"), default="text")
     parser.add_argument("--top-k", type=int, default=5, help="candidates to report (>= 1)")
     parser.add_argument("--json", action="store_true", help="one JSON object per image and line")
@@ -61,10 +60,9 @@ def answer(path: Path, reading: Any, as_json: bool) -> str:
 
 def _load(args: argparse.Namespace):
     """The Recognizer for --model (default: the configured champion), loaded once."""
-    from pipeline.config import compose
-    from pipeline.recognizer import Recognizer
-    from pipeline.registry import registered_model_name
-    from pipeline.tracking import tracking_uri_for
+    from pipeline.common.config import compose
+    from pipeline.inference import Recognizer
+    from pipeline.tracking import registered_model_name, tracking_uri_for
 
     cfg = compose()
     uri = args.model or f"models:/{registered_model_name(cfg)}@{cfg.mlflow.champion_alias}"
@@ -79,7 +77,7 @@ def _load(args: argparse.Namespace):
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Read every image; return 0 if all were read, 1 if any failed (model: 2)."""
-    from pipeline.images import load_gray
+    from pipeline.common.images import load_gray
 
     try:
         recognizer = _load(args)

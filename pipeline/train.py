@@ -6,13 +6,15 @@ import logging
 
 from omegaconf import DictConfig
 
-from pipeline.config import run_stage
-from pipeline.trainer import TrainResult, train
+from pipeline.common.config import run_stage
 
 log = logging.getLogger(__name__)
 
 
-def _train(cfg: DictConfig) -> TrainResult:
+def _train(cfg: DictConfig) -> object:
+    # imported here so a config error is reported before TensorFlow loads (and logs)
+    from pipeline.training import train
+
     result = train(cfg)
     log.info(
         "best val CER %.4f at epoch %d of %d (%.1f min); model %s; MLflow run %s",

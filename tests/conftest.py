@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pipeline.config import compose
+from pipeline.common.config import compose
 
 
 @pytest.fixture

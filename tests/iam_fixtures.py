@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.iam import Entry, format_entry, image_relpath, index_file
+from pipeline.data.iam.index import Entry, format_entry, image_relpath, index_file
 
 WORDS = [
     "the", "of", "and", "to", "a", "in", "that", "is", "was", "he", "for", "it", "with",

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 
 from PIL import Image
 
-from pipeline import iam
+from pipeline.data.iam import index as iam
 
 DATA_PATH = "/DBs/iamDB/data/"
 WORDS = [

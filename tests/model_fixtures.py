@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from omegaconf import DictConfig
 
-from pipeline.config import compose, project_path
+from pipeline.common.config import compose, project_path
 
 TINY_OVERRIDES = (
     "data=tiny",
@@ -73,7 +73,7 @@ class TinyProject:
     @property
     def champion_uri(self) -> str:
         """`models:/htr-tiny-tiny@champion` (registered once the project is evaluated)."""
-        from pipeline.registry import registered_model_name
+        from pipeline.tracking.registry import registered_model_name
 
         return f"models:/{registered_model_name(self.cfg)}@{self.cfg.mlflow.champion_alias}"
 
@@ -87,10 +87,10 @@ def build_tiny_project(
     root: Path, overrides: Sequence[str] = (), evaluate: bool = True
 ) -> TinyProject:
     """Run the real download, build_lmdb, train (and evaluate) stages on tiny data at `root`."""
-    from pipeline.build_lmdb import build_lmdb
+    from pipeline.data import build_lmdb
     from pipeline.download import download
     from pipeline.evaluation import evaluate as evaluate_stage
-    from pipeline.trainer import train
+    from pipeline.training import train
 
     cfg = tiny_config(root, overrides)
     download(cfg)

@@ -110,7 +110,7 @@ def chromium() -> Iterator:
 def app_env(root: Path, overrides: str | None = None) -> dict[str, str]:
     """The environment of an app server on the project at `root` (its own MLflow store),
     with Hydra `overrides` if given and quieter TensorFlow logs."""
-    from pipeline.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
+    from pipeline.app.catalogue import ENV_OVERRIDES, ENV_ROOT, ENV_TRACKING_URI
 
     env = {**os.environ, ENV_ROOT: str(root), "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop(ENV_TRACKING_URI, None)
@@ -136,9 +136,9 @@ def page(chromium, app_url: str) -> Iterator:
 
 def project_champion(name: str) -> bool:
     """Whether this project's own MLflow store has `name@champion` (after its main runs)."""
-    from pipeline.config import compose
-    from pipeline.registry import list_models
+    from pipeline.common.config import compose
     from pipeline.tracking import tracking_uri_for
+    from pipeline.tracking.registry import list_models
 
     if not (REPO / "mlflow.db").is_file():
         return False

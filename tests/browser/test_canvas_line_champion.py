@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.metrics import cer
+from pipeline.common.metrics import cer
 from tests.browser.app_page import choose_mode, read_candidates, save, write_line
 from tests.browser.conftest import REPO, project_app
 

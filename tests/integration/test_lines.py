@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from pipeline.batches import model_batches
-from pipeline.errors import HTRError
-from pipeline.loader import load_charset, split_store
-from pipeline.preprocess import WIDTH_BUCKET
-from pipeline.recognizer import Recognizer
-from pipeline.registry import DATA_NAME_TAG, registered_model_name
-from pipeline.trainer import train
+from pipeline.common.errors import HTRError
+from pipeline.data import load_charset, split_store
+from pipeline.inference.recognizer import Recognizer
+from pipeline.models.preprocess import WIDTH_BUCKET
+from pipeline.tracking.registry import DATA_NAME_TAG, registered_model_name
+from pipeline.training.batches import model_batches
+from pipeline.training.trainer import train
 from tests.model_fixtures import TinyProject, build_tiny_project, tiny_config
 
 pytestmark = pytest.mark.slow

@@ -15,16 +15,15 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pipeline.batches import model_batches
-from pipeline.build_lmdb import build_lmdb
-from pipeline.config import compose
-from pipeline.ctc import ctc_loss
+from pipeline.common.config import compose
+from pipeline.common.metrics import cer
+from pipeline.data import build_lmdb, load_charset
 from pipeline.download import download
-from pipeline.inference import compiled_predictor
-from pipeline.loader import load_charset
-from pipeline.metrics import cer
-from pipeline.model import build_crnn, logits_model, time_steps
-from pipeline.training_monitor import validation_texts
+from pipeline.inference.predictor import compiled_predictor
+from pipeline.models.builders import build_crnn, logits_model, time_steps
+from pipeline.models.ctc import ctc_loss
+from pipeline.training.batches import model_batches
+from pipeline.training.monitor import validation_texts
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,7 +110,7 @@ def test_killed_training_resumes_from_its_checkpoint(tiny_project):
 
 
 def test_training_run_is_recorded_in_mlflow(tiny_project):
-    from pipeline.trainer import train
+    from pipeline.training.trainer import train
 
     cfg = compose([*TINY, "paths.models=models_mlflow", "train.max_epochs=2"], root=tiny_project)
     result = train(cfg)
@@ -137,11 +136,11 @@ MIRRORED = """
 import sys, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from pipeline.config import compose
-from pipeline.trainer import train
+from pipeline.common.config import compose
+from pipeline.training.trainer import train
 cfg = compose(sys.argv[2:], root=sys.argv[1])
 result = train(cfg)
-import pipeline.strategy as s
+import pipeline.training.strategy as s
 print("REPLICAS", s.make_strategy("mirrored").num_replicas_in_sync, "EPOCHS", result.epochs)
 """
 

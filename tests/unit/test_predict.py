@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.config import compose
-from pipeline.ctc_decoders import Candidate
-from pipeline.images import load_gray
-from pipeline.loader import split_store
+from pipeline.common.config import compose
+from pipeline.common.images import load_gray
+from pipeline.data import split_store
+from pipeline.data.synthetic.sample_data import render_held_out
+from pipeline.decoding.ctc_decoders import Candidate
+from pipeline.inference.recognizer import Reading, Recognizer
 from pipeline.predict import answer, parse_args
-from pipeline.recognizer import Reading, Recognizer
-from pipeline.sample_data import render_held_out
 
 if TYPE_CHECKING:
     from tests.model_fixtures import TinyProject

@@ -1,0 +1,1 @@
+"""What every role shares: errors, atomic writes, config schema, charset, images, metrics."""

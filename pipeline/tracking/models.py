@@ -1,0 +1,73 @@
+"""Log a Keras recognizer to MLflow and load it back (safe mode, explicit requirements)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+import keras
+import mlflow
+import mlflow.keras
+import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+
+from pipeline.common.errors import HTRError
+from pipeline.tracking.runs import resume_run
+
+log = logging.getLogger(__name__)
+
+_PIP_PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "h5py")
+
+
+def pip_requirements() -> list[str]:
+    """Pinned requirements of the installed model runtime (what serving must install)."""
+    pins = []
+    for package in _PIP_PACKAGES:
+        try:
+            pins.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+def model_signature(model: keras.Model) -> ModelSignature:
+    """Tensor signature: float32 images [-1, H, W, 1] to float32 [-1, T, C]."""
+    from mlflow.types.schema import Schema, TensorSpec
+
+    def spec(shape: Sequence[int | None], name: str) -> TensorSpec:
+        return TensorSpec(np.dtype("float32"), tuple(-1 if d is None else d for d in shape), name)
+
+    inputs = Schema([spec(t.shape, "image") for t in model.inputs])
+    outputs = Schema([spec(t.shape, "probabilities") for t in model.outputs])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def log_keras_model(run_id: str, model: keras.Model, name: str = "model") -> str:
+    """Log the prediction model to the run and return its model URI."""
+    started = time.perf_counter()
+    with resume_run(run_id):
+        info = mlflow.keras.log_model(
+            model,
+            name=name,
+            signature=model_signature(model),
+            pip_requirements=pip_requirements(),
+        )
+    log.info("logged model %s in %.2f s", info.model_uri, time.perf_counter() - started)
+    return info.model_uri
+
+
+def load_keras_model(uri: str | Path) -> keras.Model:
+    """Load a model from an MLflow URI or a local `.keras` file, in Keras' safe mode."""
+    path = Path(uri)
+    if path.suffix == ".keras":
+        if not path.is_file():
+            raise HTRError(f"model file not found: {path}")
+        return keras.models.load_model(path, safe_mode=True)
+    try:
+        return mlflow.keras.load_model(str(uri), load_model_kwargs={"safe_mode": True})
+    except MlflowException as err:
+        raise HTRError(f"cannot load model {uri}: {err.message}") from err

@@ -1,0 +1,83 @@
+"""The shared preprocessing: aspect-preserving fit, normalisation, foreign-image preparation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline.common.errors import HTRError
+from pipeline.models.preprocess import WIDTH_BUCKET, fit_to_input, pad_batch, prepare_foreign, to_ink
+
+
+def _bar(height: int, width: int, ink_box: tuple[int, int, int, int], paper=230, ink=20):
+    image = np.full((height, width, 1), paper, np.uint8)
+    top, bottom, left, right = ink_box
+    image[top:bottom, left:right] = ink
+    return image
+
+
+def test_fit_keeps_aspect_ratio_and_centres():
+    # a 40x400 strip (aspect 10) is scaled by 0.32 to 128 wide; its 20-row ink band
+    # becomes ~6.4 rows, vertically centred, and reaches both side edges
+    image = _bar(40, 400, (10, 30, 0, 400))
+    out = fit_to_input(tf.constant(image), 32, 128).numpy()[..., 0]
+    assert out.shape == (32, 128)
+    rows = np.flatnonzero(out.max(axis=1) > 0.5)
+    assert 5 <= len(rows) <= 8
+    assert abs((rows[0] + rows[-1]) / 2 - 15.5) <= 1
+    assert out[:, 0].max() > 0.5 and out[:, -1].max() > 0.5
+
+
+def test_tall_image_is_not_stretched():
+    image = _bar(100, 40, (0, 100, 10, 30))
+    out = fit_to_input(tf.constant(image), 32, 128).numpy()[..., 0]
+    cols = np.flatnonzero(out.max(axis=0) > 0.5)
+    assert 5 <= len(cols) <= 8  # 20 ink columns * 32/100 = 6.4 columns, centred
+    assert abs((cols[0] + cols[-1]) / 2 - 63.5) <= 1.5
+
+
+@pytest.mark.parametrize(
+    ("width", "expected_ink", "expected_width"),
+    [
+        (400, 256, 256),  # 50x400 scaled by 32/50: 256 columns, already a bucket multiple
+        (150, 96, 128),  # short: its own width, rounded up to the bucket, not the cap
+        (2000, 768, 768),  # longer than the cap: shrunk to the cap
+    ],
+)
+def test_variable_fit_keeps_the_line_own_width_left_aligned(width, expected_ink, expected_width):
+    image = _bar(50, width, (10, 40, 0, width))
+    out = fit_to_input(tf.constant(image), 32, 768, variable=True).numpy()[..., 0]
+    assert out.shape[0] == 32 and out.shape[1] == expected_width
+    assert out.shape[1] % WIDTH_BUCKET == 0
+    cols = np.flatnonzero(out.max(axis=0) > 0.5)
+    assert cols[0] == 0 and abs(len(cols) - min(expected_ink, 768)) <= 1
+    assert not out[:, cols[-1] + 1 :].any()  # padding only on the right
+
+
+def test_pad_batch_pads_paper_on_the_right():
+    narrow, wide = np.ones((32, 64, 1), np.float32), np.ones((32, 192, 1), np.float32)
+    batch = pad_batch([narrow, wide])
+    assert batch.shape == (2, 32, 192, 1)
+    assert batch[0, :, :64].all() and not batch[0, :, 64:].any() and batch[1].all()
+
+
+def test_ink_is_one_and_paper_zero_whatever_the_levels():
+    image = _bar(32, 128, (8, 24, 30, 90), paper=180, ink=120)
+    ink = to_ink(tf.constant(image)).numpy()
+    assert ink.max() == pytest.approx(1.0) and ink.min() == pytest.approx(0.0)
+    assert ink[16, 60, 0] == pytest.approx(1.0) and ink[0, 0, 0] == pytest.approx(0.0)
+
+
+def test_foreign_light_on_dark_is_inverted_and_cropped():
+    image = _bar(300, 400, (100, 160, 50, 350), paper=0, ink=255)
+    out = prepare_foreign(image)
+    assert out.shape[2] == 1
+    assert out[0, 0, 0] > 200  # paper is light now
+    assert out[out.shape[0] // 2, out.shape[1] // 2, 0] < 50  # ink dark
+    assert 60 <= out.shape[0] <= 75 and 300 <= out.shape[1] <= 315  # crop + small margin
+
+
+def test_foreign_blank_canvas_is_an_error_not_a_guess():
+    with pytest.raises(HTRError, match="blank"):
+        prepare_foreign(np.full((200, 300, 1), 255, np.uint8))
