@@ -15,7 +15,8 @@ from omegaconf import DictConfig
 
 from pipeline.common.artifacts import DOWNLOAD_REPORT_FILE
 from pipeline.common.atomic import atomic_dir, remove_stale_temporaries
-from pipeline.common.config import project_path, run_stage
+from pipeline.common.config import project_path
+from pipeline.common.stage import run_stage
 from pipeline.data import fill_raw
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from pipeline.common.config import run_stage
+from pipeline.common.stage import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,11 @@ naming the key.
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Callable
+import re
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -23,6 +22,7 @@ from pipeline.common.errors import HTRError
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 log = logging.getLogger(__name__)
+_COMPOSE_LOCK = threading.Lock()
 
 
 class Kind(StrEnum):
@@ -270,6 +270,13 @@ def validate(cfg: DictConfig | dict, source: str = "config") -> DictConfig:
     if not isinstance(container, dict) or not container:
         raise HTRError(f"invalid config {source}: it is empty; compose it from conf/")
     container = {k: v for k, v in container.items() if k != "hydra"}
+    for group, value in container.items():
+        if isinstance(value, str) and (CONF_DIR / group).is_dir():
+            raise HTRError(
+                f"invalid config {source}: {group}={value} names no block of {source}; "
+                f"choose a {group} config ({_choices(group)}) when composing conf/, "
+                f"e.g. `dvc exp run -S {group}=<choice>`"
+            )
     try:
         merged = OmegaConf.merge(_schema(container, source), container)
         OmegaConf.resolve(merged)
@@ -281,8 +288,31 @@ def validate(cfg: DictConfig | dict, source: str = "config") -> DictConfig:
             f" and {len(missing) - 6} more" if len(missing) > 6 else ""
         )
         raise HTRError(f"invalid config {source}: missing keys {shown}")
+    _check_values(merged, source)
     OmegaConf.set_readonly(merged, True)
     return merged
+
+
+# Sizes and rates that TensorFlow or the decoders would otherwise fail on with a traceback.
+POSITIVE_KEYS = (
+    "model.height",
+    "model.width",
+    "train.batch_size",
+    "train.max_epochs",
+    "train.lr",
+    "decode.beam_width",
+    "decode.top_k",
+    "decode.batch_size",
+    "app.max_megapixels",
+    "app.max_upload_mb",
+)
+
+
+def _check_values(cfg: DictConfig, source: str) -> None:
+    for key in POSITIVE_KEYS:
+        value = OmegaConf.select(cfg, key)
+        if value is not None and value <= 0:
+            raise HTRError(f"invalid config {source}: {key}={value} must be positive")
 
 
 def _schema(container: dict, source: str) -> DictConfig:
@@ -308,20 +338,48 @@ def _one_line(err: Exception) -> str:
 
 
 def compose(overrides: list[str] | None = None, root: str | Path | None = None) -> DictConfig:
-    """Compose `conf/` with Hydra overrides (as tests and tools do) and validate it."""
+    """Compose `conf/` with Hydra overrides (as tests, tools and the app do) and validate it."""
+    overrides = list(overrides or [])
+    if root is not None:
+        overrides.append(f"paths.root={root}")
+    return validate(compose_raw(CONF_DIR, "config", overrides), source="conf/")
+
+
+def compose_raw(config_dir: Path, config_name: str, overrides: list[str]) -> DictConfig:
+    """Hydra's composition, unvalidated; safe from several threads (the app's sessions).
+
+    Hydra's compose API keeps one process-global state, so concurrent callers take turns.
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
 
-    overrides = list(overrides or [])
-    if root is not None:
-        overrides.append(f"paths.root={root}")
+    source = "conf/" if Path(config_dir) == CONF_DIR else f"{config_name}.yaml"
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = hydra_compose(config_name="config", overrides=overrides)
+        config_dir = Path(config_dir).resolve()
+        with _COMPOSE_LOCK, initialize_config_dir(str(config_dir), version_base="1.3"):
+            return hydra_compose(config_name=config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as err:
-        raise HTRError(f"invalid config: {_one_line(err)}") from err
-    return validate(cfg)
+        raise HTRError(f"invalid config {source}: {explain_hydra_error(err)}") from err
+
+
+def explain_hydra_error(err: Exception) -> str:
+    """Hydra's multi-line composition errors as one line naming the key or value."""
+    text = str(err)
+    if match := re.search(r"Could not override '([^']+)'\.\s*To append", text):
+        return f"unknown key {match[1]}"
+    if match := re.search(r"Could not find '([^/']+)/([^']+)'", text):
+        return f"no {match[1]} config named {match[2]!r}; choose one of {_choices(match[1])}"
+    if match := re.search(r"Could not override '([^'.]+)'\. No match in the defaults list", text):
+        return (
+            f"{match[1]} cannot be chosen in a composed file; choose one of "
+            f"{_choices(match[1])} with `dvc exp run -S {match[1]}=<choice>`"
+        )
+    return _one_line(err)
+
+
+def _choices(group: str) -> str:
+    return ", ".join(sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))) or "(none)"
 
 
 def load_params(path: str | Path) -> DictConfig:
@@ -335,35 +393,3 @@ def load_params(path: str | Path) -> DictConfig:
 def project_path(cfg: DictConfig, *parts: str) -> Path:
     """Resolve a path below the project root given by `paths.root`."""
     return Path(cfg.paths.root).joinpath(*parts)
-
-
-T = TypeVar("T")
-
-
-def run_stage(task: Callable[[DictConfig], T]) -> Callable[[], None]:
-    """Wrap a stage function as a Hydra CLI that turns HTRError into one line and exit 1.
-
-    `python -m pipeline.<stage> key=value ...` composes `conf/`; DVC runs
-    `python -m pipeline.<stage> -cd . -cn params` so the stage reads the composed
-    `params.yaml` that `dvc exp run -S ...` wrote.
-    """
-    import hydra
-
-    @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
-    def _main(raw: DictConfig) -> Any:
-        try:
-            return task(validate(raw, source=_config_source()))
-        except HTRError as err:
-            log.error("%s", err)
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(1)
-
-    return _main
-
-
-def _config_source() -> str:
-    """The file a Hydra stage composed from, for error messages (`params.yaml` under DVC)."""
-    from hydra.core.hydra_config import HydraConfig
-
-    name = HydraConfig.get().job.config_name
-    return "conf/" if name == "config" else f"{name}.yaml"

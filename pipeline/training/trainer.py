@@ -122,13 +122,13 @@ def train(cfg: DictConfig) -> TrainResult:
     fingerprint = str(read_metadata(cfg, "train").get("fingerprint", "unknown"))
     models = project_path(cfg, cfg.paths.models)
     checkpoint = models / CHECKPOINT_DIR
-    digest = config_hash(cfg)
-    state = _load_state(checkpoint, cfg, digest)
-
+    # build first: a config the builder refuses must not cost an interrupted run's checkpoint
     strategy = make_strategy(cfg.train.strategy)
     with strategy.scope():
         model = get_method(cfg.model._target_)(cfg.model, charset.num_classes)
         trainable = logits_model(model)
+    state = _load_state(checkpoint, cfg, config_hash(cfg))
+    with strategy.scope():
         trainable.compile(optimizer=keras.optimizers.Adam(state.lr), loss=ctc_loss)
     if state.epochs_done:
         trainable.optimizer.build(trainable.trainable_variables)

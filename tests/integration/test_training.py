@@ -93,6 +93,12 @@ def test_killed_training_resumes_from_its_checkpoint(tiny_project):
     done_before = json.loads(state.read_text())["epochs_done"]
     assert 2 <= done_before < 6
 
+    refused = _train_cli(tiny_project, [*extra, "model.rnn=transformer"])
+    output, _ = refused.communicate(timeout=300)
+    assert refused.returncode == 1
+    assert "error: model.rnn must be lstm or gru, got 'transformer'" in output
+    assert json.loads(state.read_text())["epochs_done"] == done_before, "checkpoint kept"
+
     rerun = _train_cli(tiny_project, extra)
     output, _ = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, output
