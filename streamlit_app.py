@@ -103,6 +103,7 @@ def reading_settings(cfg: DictConfig, mode: app_view.Mode, version: VersionInfo)
 def take_image(source: str, cfg: DictConfig, stroke_width: int) -> tuple[np.ndarray | None, float]:
     """The drawn or uploaded image (or None with a message shown) and its intake time."""
     started = time.perf_counter()
+    limits = intake.Limits.from_config(cfg)
     try:
         if source == "Draw":
             from streamlit_drawable_canvas import st_canvas
@@ -117,9 +118,8 @@ def take_image(source: str, cfg: DictConfig, stroke_width: int) -> tuple[np.ndar
                 return_image_data=True,
                 key="canvas",
             )
-            image = intake.read_canvas(canvas.image_bytes)
+            image = intake.read_canvas(canvas.image_bytes, limits)
         else:
-            limits = intake.Limits.from_config(cfg.app)
             upload = st.file_uploader(
                 "PNG or JPEG image",
                 type=list(intake.UPLOAD_TYPES),

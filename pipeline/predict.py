@@ -4,8 +4,9 @@
 
 The model loads once (default: the champion of the default data set's registered model);
 every image goes through `pipeline.common.images` and the shared `Recognizer`. A missing, empty,
-undecodable or blank image gets one error line on stderr naming it; the others are still
-read, and the exit status is 1 at the end if any image failed.
+unreadable (a directory, FIFO, symlink loop...), undecodable, oversized (`images.max_megapixels`,
+checked before decoding) or blank image gets one error line on stderr naming it; the others
+are still read, and the exit status is 1 at the end if any image failed.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pipeline.common.errors import HTRError
 from pipeline.decoding import text_decoders
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -58,13 +62,11 @@ def answer(path: Path, reading: Any, as_json: bool) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, cfg: DictConfig):
     """The Recognizer for --model (default: the configured champion), loaded once."""
-    from pipeline.common.config import compose
     from pipeline.inference import Recognizer
     from pipeline.tracking import registered_model_name, tracking_uri_for
 
-    cfg = compose()
     uri = args.model or f"models:/{registered_model_name(cfg)}@{cfg.mlflow.champion_alias}"
     tracking_uri = args.tracking_uri or tracking_uri_for(cfg)
     try:
@@ -77,17 +79,20 @@ def _load(args: argparse.Namespace):
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Read every image; return 0 if all were read, 1 if any failed (model: 2)."""
-    from pipeline.common.images import load_gray
+    from pipeline.common.config import compose
+    from pipeline.common.images import load_gray, pixel_limit
 
     try:
-        recognizer = _load(args)
+        cfg = compose()
+        recognizer = _load(args, cfg)
     except HTRError as error:
         print(f"error: cannot load the model: {error}", file=err)
         return 2
+    max_pixels = pixel_limit(cfg)
     failed = 0
     for path in args.images:
         try:
-            image = load_gray(path)
+            image = load_gray(path, max_pixels)
             reading = recognizer.read(image, args.decoder, args.mode, args.top_k, foreign=True)
         except HTRError as error:
             failed += 1

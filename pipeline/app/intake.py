@@ -1,26 +1,26 @@
 """Images into the app: size-checked uploads and canvas drawings as uint8 grey arrays.
 
-Both go through `pipeline.common.images.decode_gray`, the one decoder, so the app reads exactly
-the pixels the pipeline would. Limits are checked on the encoded size and on the header's
-dimensions before any pixel is decoded, so a huge or hostile file costs nothing.
+Both go through `pipeline.common.images`, the one intake path, so the app reads exactly the
+pixels the pipeline would and refuses what it refuses: the encoded size is checked here, the
+format and the pixel count (`images.max_megapixels`) from the header before any pixel is
+decoded, so a huge or hostile file costs nothing.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from omegaconf import DictConfig
-from PIL import Image, UnidentifiedImageError
 
 from pipeline.common.errors import HTRError
-from pipeline.common.images import decode_gray
+from pipeline.common.images import decode_gray, pixel_limit
 from pipeline.models import prepare_foreign
 
 UPLOAD_TYPES = ("png", "jpg", "jpeg")
-_FORMATS = {"PNG", "JPEG"}
+# Pillow's names for what the uploader offers (MPO: many phone cameras' JPEGs).
+UPLOAD_FORMATS = ("PNG", "JPEG", "MPO")
 
 
 class BlankCanvas(HTRError):
@@ -38,9 +38,9 @@ class Limits:
     max_pixels: int
 
     @classmethod
-    def from_config(cls, app: DictConfig) -> Limits:
-        """Limits from the `app` config group (megabytes and megapixels)."""
-        return cls(int(app.max_upload_mb * 1_000_000), int(app.max_megapixels * 1_000_000))
+    def from_config(cls, cfg: DictConfig) -> Limits:
+        """Limits from the config: `app.max_upload_mb` and the pipeline's `pixel_limit`."""
+        return cls(int(cfg.app.max_upload_mb * 1_000_000), pixel_limit(cfg))
 
     @property
     def upload_mb(self) -> int:
@@ -56,26 +56,17 @@ def read_upload(data: bytes, name: str, limits: Limits) -> np.ndarray:
         raise HTRError(
             f"{name} is {len(data) / 1e6:.2f} MB; the limit is {limits.max_bytes / 1e6:g} MB."
         )
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind, (width, height) = image.format, image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise HTRError(f"{name} is not an image Pillow can read: upload a PNG or JPEG.") from err
-    if kind not in _FORMATS:
-        raise HTRError(f"{name} is a {kind} image: upload a PNG or JPEG.")
-    if width * height > limits.max_pixels:
-        raise HTRError(
-            f"{name} is {width}x{height} ({width * height / 1e6:.1f} megapixels); "
-            f"the limit is {limits.max_pixels / 1e6:g} megapixels."
-        )
-    return decode_gray(data, name)
+    return decode_gray(data, name, limits.max_pixels, UPLOAD_FORMATS)
 
 
-def read_canvas(png: bytes | None) -> np.ndarray:
-    """The canvas drawing (PNG bytes, transparent paper) as uint8 [h, w, 1]; BlankCanvas if none."""
+def read_canvas(png: bytes | None, limits: Limits) -> np.ndarray:
+    """The canvas drawing (PNG bytes, transparent paper) as uint8 [h, w, 1]; BlankCanvas if none.
+
+    The bytes come from the browser, so they get the same pixel limit as an upload.
+    """
     if not png:
         raise BlankCanvas()
-    grey = decode_gray(png, "the canvas")
+    grey = decode_gray(png, "the canvas", limits.max_pixels, ("PNG",))
     try:
         prepare_foreign(grey)
     except HTRError as err:

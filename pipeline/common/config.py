@@ -234,16 +234,22 @@ class DecodeConfig:
 
 @dataclass
 class AppConfig:
-    """The Streamlit canvas app: upload limits, canvas size and stroke widths (pixels)."""
+    """The Streamlit canvas app: upload size, canvas size and stroke widths (pixels)."""
 
     max_upload_mb: float = MISSING
-    max_megapixels: float = MISSING
     canvas_width: int = MISSING
     canvas_height: int = MISSING
     default_stroke_width: int = MISSING
     max_stroke_width: int = MISSING
     preview_scale: int = MISSING
     line_data: str = MISSING
+
+
+@dataclass
+class ImagesConfig:
+    """Every image read (predict, app, data building): larger ones are refused unread."""
+
+    max_megapixels: float = MISSING
 
 
 @dataclass
@@ -258,6 +264,7 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     app: AppConfig = field(default_factory=AppConfig)
+    images: ImagesConfig = field(default_factory=ImagesConfig)
 
 
 def validate(cfg: DictConfig | dict, source: str = "config") -> DictConfig:

@@ -25,7 +25,7 @@ from pipeline.common.atomic import atomic_dir, remove_stale_temporaries
 from pipeline.common.charset import Charset
 from pipeline.common.config import project_path
 from pipeline.common.errors import HTRError
-from pipeline.common.images import ImageError, decode_gray, read_bytes
+from pipeline.common.images import ImageError, decode_gray, pixel_limit, read_bytes
 from pipeline.data.iam.index import Entry, image_relpath, index_file, read_entries
 from pipeline.data.layout import ids_path, lmdb_dir, raw_dir
 from pipeline.data.lmdb_store import LmdbWriter
@@ -154,6 +154,7 @@ def _write(
     skipped: dict[str, Counter] = {s: Counter() for s in SPLITS}
     examples: dict[str, list[str]] = {}
     image_digests: dict[tuple[str, str], str] = {}
+    max_pixels = pixel_limit(cfg)
     bar = tqdm(total=len(candidates), desc=f"build_lmdb {cfg.data.name}", unit="img")
     with ExitStack() as stack:
         stack.callback(bar.close)
@@ -170,7 +171,7 @@ def _write(
                     image_digests[(cand.source, cand.entry.id)] = (
                         f"{len(data)} {hashlib.sha256(data).hexdigest()}"
                     )
-                    image = decode_gray(data, str(path))
+                    image = decode_gray(data, str(path), max_pixels)
                 except ImageError as err:
                     image_digests.setdefault((cand.source, cand.entry.id), err.reason)
                     skipped[split][err.reason] += 1

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import stat
 import time
+import zipfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +23,8 @@ from pipeline.tracking.runs import resume_run
 log = logging.getLogger(__name__)
 
 _PIP_PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "h5py")
+# What Keras raises for a .keras file whose archive or contents are damaged or foreign.
+_BAD_MODEL_ERRORS = (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile)
 
 
 def pip_requirements() -> list[str]:
@@ -64,10 +68,38 @@ def load_keras_model(uri: str | Path) -> keras.Model:
     """Load a model from an MLflow URI or a local `.keras` file, in Keras' safe mode."""
     path = Path(uri)
     if path.suffix == ".keras":
-        if not path.is_file():
-            raise HTRError(f"model file not found: {path}")
-        return keras.models.load_model(path, safe_mode=True)
+        return _load_file(path)
     try:
         return mlflow.keras.load_model(str(uri), load_model_kwargs={"safe_mode": True})
     except MlflowException as err:
         raise HTRError(f"cannot load model {uri}: {err.message}") from err
+    except _BAD_MODEL_ERRORS as err:
+        raise HTRError(f"cannot load model {uri}: {_first_line(err)}") from err
+
+
+def _load_file(path: Path) -> keras.Model:
+    """A local `.keras` file; anything that is not one is named as such, in one line."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as err:
+        raise HTRError(f"model file not found: {path}") from err
+    except OSError as err:  # a symlink loop, an over-long name, no permission
+        raise HTRError(f"cannot read model file {path}: {err.strerror or err}") from err
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise HTRError(f"model file {path} is {kind}, not a Keras model")
+    try:
+        with path.open("rb") as file:
+            archive = zipfile.is_zipfile(file)
+    except OSError as err:
+        raise HTRError(f"cannot read model file {path}: {err.strerror or err}") from err
+    if not archive:
+        raise HTRError(f"model file {path} is not a valid Keras model (not a .keras zip archive)")
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except _BAD_MODEL_ERRORS as err:
+        raise HTRError(f"model file {path} is not a valid Keras model: {_first_line(err)}") from err
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]

@@ -20,6 +20,7 @@ from pipeline.data.synthetic.sample_data import render_held_out
 from pipeline.decoding.ctc_decoders import Candidate
 from pipeline.inference.recognizer import Reading, Recognizer
 from pipeline.predict import answer, parse_args
+from tests.hostile_images import hostile_files, huge_png
 
 if TYPE_CHECKING:
     from tests.model_fixtures import TinyProject
@@ -89,6 +90,18 @@ def test_default_model_comes_from_the_config_and_its_absence_is_one_line(tmp_pat
     assert f"no MLflow store at {tmp_path.resolve() / 'mlflow.db'}" in line
     assert not (tmp_path / "mlflow.db").exists()
     assert done.stdout == ""
+
+
+def test_a_model_file_of_random_bytes_is_one_line_naming_it(tmp_path: Path) -> None:
+    model = tmp_path / "recognizer.keras"
+    model.write_bytes(np.random.default_rng(0).bytes(10_000))
+    done = predict(str(tmp_path / "x.png"), "--model", str(model), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1:] == [
+        f"error: cannot load the model: model file {model} is not a valid Keras model "
+        "(not a .keras zip archive)"
+    ]
+    assert "Traceback" not in done.stderr and done.stdout == ""
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +180,33 @@ def test_registered_champion_in_digit_mode(tiny_project: TinyProject, images) ->
     ).read(load_gray(images["grey"]), mode="digit", top_k=3)
     assert data["text"] == library.text
     np.testing.assert_allclose(data["digit_probabilities"], library.digit_probabilities, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_hostile_files_among_the_images_are_named_and_the_rest_still_read(
+    tiny_project: TinyProject, images: dict[str, Path], tmp_path: Path
+) -> None:
+    bad = hostile_files(tmp_path)
+    bad["huge"] = tmp_path / "huge.png"
+    bad["huge"].write_bytes(huge_png(13000, 13000))  # 37 KB, 169 megapixels
+    bad["bomb"] = tmp_path / "bomb.png"
+    bad["bomb"].write_bytes(huge_png(20000, 20000))  # 76 KB, past Pillow's own limit
+    order = ["fifo", "loop", "long", "directory", "text", "huge", "bomb"]
+    done = predict(
+        str(images["grey"]), *(str(bad[n]) for n in order), str(images["held"]),
+        "--model", str(tiny_project.model_path),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert errors(done.stderr) == [
+        f"error: unreadable image {bad['fifo']}: it is a FIFO (named pipe), not an image file",
+        f"error: unreadable image {bad['loop']}: Too many levels of symbolic links",
+        f"error: unreadable image {bad['long']}: File name too long",
+        f"error: unreadable image {bad['directory']}: it is a directory, not an image file",
+        f"error: undecodable image {bad['text']}: not a PNG, JPEG, TIFF, BMP or WEBP image",
+        f"error: oversized image {bad['huge']}: 13000x13000 pixels (169.0 megapixels); "
+        "the limit is 20 megapixels",
+        f"error: oversized image {bad['bomb']}: over 179 megapixels; the limit is 20 megapixels",
+    ]
+    assert "Traceback" not in done.stderr and "DecompressionBomb" not in done.stderr
+    read = [line.split("\t")[0] for line in done.stdout.splitlines()]
+    assert read == [str(images["grey"]), str(images["held"])]

@@ -30,9 +30,10 @@ from pipeline.common.errors import HTRError
 from pipeline.data.iam import index as iam
 from pipeline.models.builders import build_crnn
 from pipeline.tracking import registry
+from tests.hostile_images import encoded, huge_png
 
 APP = str(Path(__file__).resolve().parents[3] / "streamlit_app.py")
-OVERRIDES = "data=tiny model=tiny mlflow=tiny decode=tiny app=tiny"
+OVERRIDES = "data=tiny model=tiny mlflow=tiny decode=tiny app=tiny images=tiny"
 TIMEOUT = 120
 CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -164,7 +165,7 @@ def test_blank_canvas_asks_to_draw_and_reads_nothing(monkeypatch, registered):
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("notes.png", b"these are not the pixels you are looking for", "not an image"),
+        ("notes.png", b"these are not the pixels you are looking for", "not a PNG or JPEG image"),
         ("empty.png", b"", "empty"),
         ("huge.png", bytes(60_000), "the limit is 0.05 MB"),
         ("wide.png", _png(Image.new("L", (1000, 600), 255)), "the limit is 0.5 megapixels"),
@@ -189,6 +190,21 @@ def test_bad_upload_gets_a_message_and_the_app_keeps_working(
     assert not at.exception
     assert not at.warning
     assert [m.label for m in at.metric] == ["It says", "Probability", "Latency"]
+
+
+def test_an_upload_too_large_for_pillow_is_a_warning_not_an_exception(monkeypatch, registered):
+    """A 76 KB PNG of 20000x20000 pixels under the production limits (10 MB, 20 megapixels)."""
+    at = _app(monkeypatch, registered, f"{OVERRIDES} app.max_upload_mb=10 images.max_megapixels=20")
+    at = at.radio(key="source").set_value("Upload").run()
+    at = _upload(at, "bomb.png", huge_png(20000, 20000))
+    assert not at.exception
+    assert _texts(at.warning) == (
+        "oversized image bomb.png: over 179 megapixels; the limit is 20 megapixels"
+    )
+    assert not at.metric
+    at = _upload(at, "word.png", _word_png())
+    assert not at.exception and not at.warning
+    assert at.metric[0].label == "It says"
 
 
 def test_upload_reads_shows_model_input_and_saves_feedback(monkeypatch, registered):
@@ -246,16 +262,20 @@ def test_unreadable_model_version_is_a_message_not_a_traceback(monkeypatch, tmp_
     assert at.sidebar.selectbox[1].options == ["version 1 · no test CER"]
 
 
-def test_canvas_intake_blank_and_drawn():
+def test_canvas_intake_blank_drawn_and_too_large():
+    limits = intake.Limits(max_bytes=1000, max_pixels=40_000)
     with pytest.raises(intake.BlankCanvas):
-        intake.read_canvas(None)
+        intake.read_canvas(None, limits)
     transparent = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
     with pytest.raises(intake.BlankCanvas, match="Draw something"):
-        intake.read_canvas(_png(transparent))
+        intake.read_canvas(_png(transparent), limits)
     ImageDraw.Draw(transparent).line([(50, 50), (250, 60)], (0, 0, 0, 255), 8)
-    grey = intake.read_canvas(_png(transparent))
+    grey = intake.read_canvas(_png(transparent), limits)
     assert grey.shape == (100, 300, 1)
     assert grey[0, 0, 0] == 255 and grey[55, 150, 0] < 50  # paper white, ink dark
+    # the canvas bytes come from the browser: a forged huge one is refused unread
+    with pytest.raises(HTRError, match=r"^oversized image the canvas: 1000x1000 pixels"):
+        intake.read_canvas(huge_png(1000, 1000), limits)
 
 
 def test_upload_limits_count_bytes_and_pixels():
@@ -268,6 +288,12 @@ def test_upload_limits_count_bytes_and_pixels():
         intake.read_upload(bytes(1001), "heavy.png", limits)
     jpeg = _encoded(Image.new("L", (50, 20), 90), "JPEG")
     assert intake.read_upload(jpeg, "ok.jpg", limits).shape == (20, 50, 1)
+    # many phone cameras write multi-picture JPEGs, which Pillow opens as "MPO"
+    frames = [Image.new("RGB", (50, 20), (90, 90, 90)), Image.new("RGB", (25, 10))]
+    mpo = encoded(frames[0], "MPO", save_all=True, append_images=frames[1:])
+    assert Image.open(io.BytesIO(mpo)).format == "MPO"
+    roomy = intake.Limits(max_bytes=len(mpo), max_pixels=10_000)
+    assert intake.read_upload(mpo, "phone.jpg", roomy).shape == (20, 50, 1)
 
 
 def test_preview_shows_ink_dark_and_scaled_blockwise():

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from pipeline.app.feedback import save_sample
 from pipeline.data.iam.index import image_relpath
 from pipeline.common.images import load_gray
 from pipeline.data.lmdb_store import LmdbStore, LmdbWriter
+from tests.hostile_images import huge_png
 from tests.iam_fixtures import write_iam, write_split_lists
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,6 +80,32 @@ def test_build_writes_every_good_sample_once_with_its_pixels(tmp_path, kind):
     assert examples["undecodable"] == [f"fx/{fixture.broken_id}"]
     assert sum(sum(s["skipped"].values()) for s in report["splits"].values()) == 3
     assert json.loads((out_dir(tmp_path) / "report.json").read_text()) == report
+
+
+def test_oversized_and_non_file_images_are_skipped_and_counted_without_blocking(tmp_path):
+    fixture = write_iam(tmp_path / "data" / "raw", "fx", "words", bad=False, n=24)
+    huge, fifo, folder, loop = list(fixture.good)[:4]
+    path = {i: fixture.raw_dir / image_relpath("words", i) for i in (huge, fifo, folder, loop)}
+    path[huge].write_bytes(huge_png(13000, 13000))  # 37 KB, 169 megapixels
+    for sample_id in (fifo, folder, loop):
+        path[sample_id].unlink()
+    os.mkfifo(path[fifo])
+    path[folder].mkdir()
+    os.symlink(path[loop], path[loop])
+    reports: list = []
+    worker = threading.Thread(
+        target=lambda: reports.append(build_lmdb(config(tmp_path))), daemon=True
+    )
+    worker.start()
+    worker.join(120)
+    assert reports, "the build blocked (on the FIFO?)"
+    report = reports[0]
+    assert report["skipped"] == {"oversized": 1, "unreadable": 3}
+    examples = report["skipped_examples"]
+    assert examples["oversized"] == [f"fx/{huge}"]
+    assert sorted(examples["unreadable"]) == sorted(f"fx/{i}" for i in (fifo, folder, loop))
+    written = sum(s["written"] for s in report["splits"].values())
+    assert written == len(fixture.good) - 4
 
 
 def test_charset_comes_from_training_texts_and_is_saved(tmp_path):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import keras
@@ -234,6 +236,55 @@ def test_local_keras_file_fallback(tmp_path: Path) -> None:
     np.testing.assert_allclose(tracking.load_keras_model(path)(x), model(x), rtol=1e-6)
     with pytest.raises(HTRError, match="not found"):
         tracking.load_keras_model(tmp_path / "missing.keras")
+
+
+def _damaged(path: Path, how: str) -> Path:
+    """A copy of the .keras archive at `path`, damaged in one way."""
+    out = path.with_name(f"{how}.keras")
+    data = path.read_bytes()
+    if how == "random":
+        out.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif how == "truncated":
+        out.write_bytes(data[: len(data) // 2])
+    else:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
+            for name in source.namelist():
+                if how == "no-config" and name == "config.json":
+                    continue
+                garbage = how == "bad-weights" and name.endswith(".h5")
+                target.writestr(name, b"garbage" if garbage else source.read(name))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("how", "detail"),
+    [
+        ("random", "(not a .keras zip archive)"),
+        ("truncated", "(not a .keras zip archive)"),
+        ("no-config", "There is no item named 'config.json' in the archive"),
+        ("bad-weights", "file signature not found"),
+    ],
+)
+def test_a_file_that_is_not_a_keras_model_is_named_in_one_line(tmp_path, how, detail) -> None:
+    good = tmp_path / "model.keras"
+    build_tiny_model().save(good)
+    bad = _damaged(good, how)
+    with pytest.raises(HTRError) as info:
+        tracking.load_keras_model(bad)
+    message = str(info.value)
+    assert message.startswith(f"model file {bad} is not a valid Keras model")
+    assert detail in message and "\n" not in message
+    assert "File not found" not in message
+
+
+def test_a_model_path_that_is_not_a_file_says_what_it_is(tmp_path) -> None:
+    (tmp_path / "folder.keras").mkdir()
+    with pytest.raises(HTRError, match=r"folder\.keras is a directory, not a Keras model$"):
+        tracking.load_keras_model(tmp_path / "folder.keras")
+    loop = tmp_path / "loop.keras"
+    os.symlink(loop, loop)
+    with pytest.raises(HTRError, match="Too many levels of symbolic links"):
+        tracking.load_keras_model(loop)
 
 
 def test_run_file_round_trip(tmp_path: Path) -> None:
