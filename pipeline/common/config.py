@@ -310,7 +310,7 @@ POSITIVE_KEYS = (
     "decode.beam_width",
     "decode.top_k",
     "decode.batch_size",
-    "app.max_megapixels",
+    "images.max_megapixels",
     "app.max_upload_mb",
 )
 
