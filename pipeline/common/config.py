@@ -188,6 +188,7 @@ class TrainConfig:
     min_lr: float = MISSING
     max_epochs: int = MISSING
     patience: int = MISSING
+    max_samples: int | None = MISSING
     max_minutes: float | None = MISSING
     seed: int = MISSING
     shuffle_buffer: int = MISSING

@@ -36,6 +36,7 @@ class MonitorState:
     lr: float = 0.0
     seconds: float = 0.0
     run_id: str | None = None
+    stop_reason: str | None = None  # set when training stops before its sample budget
     history: list[dict] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
@@ -151,12 +152,18 @@ class TrainingMonitor(keras.callbacks.Callback):
                 new,
             )
         if self.state.wait >= self.cfg.patience:
-            log.info("no val CER improvement for %d epochs: stopping", self.state.wait)
+            self.state.stop_reason = (
+                f"early stopping: no val CER improvement for {self.state.wait} epochs"
+            )
             self.model.stop_training = True
 
     def _check_budget(self, epoch_seconds: float) -> None:
-        """Stop when another epoch like the last one would overrun `train.max_minutes`."""
+        """Stop when another epoch like the last one would overrun `train.max_minutes`.
+
+        A safety cap only: the default budget is `train.max_samples`, which does not depend on
+        how fast the machine is.
+        """
         limit = self.cfg.max_minutes
         if limit is not None and self.state.seconds + epoch_seconds > limit * 60:
-            log.info("time budget of %.1f min would be exceeded by another epoch: stopping", limit)
+            self.state.stop_reason = f"time cap: another epoch would pass train.max_minutes={limit}"
             self.model.stop_training = True

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import logging
+import math
 import shutil
 import sys
 import time
@@ -101,6 +102,7 @@ def _write_outputs(models: Path, model: keras.Model, charset, state: MonitorStat
         "best_epoch": state.best_epoch + 1,
         "epochs": state.epochs_done,
         "train_minutes": round(state.seconds / 60, 2),
+        "stop_reason": state.stop_reason or "training budget reached",
         "images_per_s": best.get("images_per_s"),
     }
     with atomic_file(models / TRAIN_METRICS_FILE, "w") as handle:
@@ -109,6 +111,14 @@ def _write_outputs(models: Path, model: keras.Model, charset, state: MonitorStat
         writer = csv.DictWriter(handle, fieldnames=list(state.history[0]))
         writer.writeheader()
         writer.writerows(state.history)
+
+
+def budget_epochs(cfg: DictConfig, n_train: int) -> int:
+    """Epochs to train: `train.max_samples` training images in whole epochs, capped by
+    `train.max_epochs`; a budget in samples gives the same model on a fast or a slow machine."""
+    if cfg.train.max_samples is None:
+        return cfg.train.max_epochs
+    return min(cfg.train.max_epochs, max(1, math.ceil(cfg.train.max_samples / max(n_train, 1))))
 
 
 def train(cfg: DictConfig) -> TrainResult:
@@ -134,7 +144,8 @@ def train(cfg: DictConfig) -> TrainResult:
         trainable.optimizer.build(trainable.trainable_variables)
         trainable.load_weights(checkpoint / CHECKPOINT_WEIGHTS_FILE)
         trainable.optimizer.learning_rate.assign(state.lr)
-    if state.epochs_done >= cfg.train.max_epochs or state.wait >= cfg.train.patience:
+    epochs = budget_epochs(cfg, int(read_metadata(cfg, "train")["count"]))
+    if state.epochs_done >= epochs or state.wait >= cfg.train.patience:
         raise HTRError(f"checkpoint in {checkpoint} is already complete; delete it to retrain")
 
     distributed = strategy.num_replicas_in_sync > 1
@@ -174,12 +185,16 @@ def train(cfg: DictConfig) -> TrainResult:
     trainable.fit(
         train_data,
         validation_data=val_loss_data,
-        epochs=cfg.train.max_epochs,
+        epochs=epochs,
         initial_epoch=state.epochs_done,
         callbacks=callbacks,
         verbose=1 if sys.stdout.isatty() else 2,
     )
-    log.info("fit took %.1f s", time.monotonic() - started)
+    reason = state.stop_reason or (
+        f"training budget reached: {state.epochs_done} epochs "
+        f"(train.max_samples={cfg.train.max_samples}, train.max_epochs={cfg.train.max_epochs})"
+    )
+    log.info("stopped after %.1f s: %s", time.monotonic() - started, reason)
     if state.best_epoch < 0:
         raise HTRError("training produced no epoch (train.max_epochs must be > 0)")
     trainable.load_weights(checkpoint / CHECKPOINT_BEST_FILE)

@@ -136,6 +136,8 @@ def test_training_run_is_recorded_in_mlflow(tiny_project):
     assert any(m.source_run_id == result.run_id for m in logged)
     model = keras.models.load_model(result.model_path, safe_mode=True)
     assert model.output_shape[-1] == load_charset(cfg).num_classes
+    metrics = json.loads((result.model_path.parent / "train_metrics.json").read_text())
+    assert metrics["stop_reason"] == "training budget reached"
 
 
 MIRRORED = """
