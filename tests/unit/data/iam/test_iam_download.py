@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.data.iam import index as iam
 from pipeline.common.config import compose
-from pipeline.download import download
 from pipeline.common.errors import HTRError
+from pipeline.data.iam import index as iam
 from pipeline.data.iam.download import cache_dir
+from pipeline.download import download
 from tests.hostile_archives import member, tgz
 from tests.iam_server import LINES, WORDS, IamServer, iam_archives, make_tgz, write_archives
 
