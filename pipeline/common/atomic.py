@@ -2,14 +2,23 @@
 
 An interrupted download, render or LMDB build then leaves the previous output (or
 nothing), never a half-written directory or file.
+
+Every temporary (`.<name>.tmp-*`, and the `.<name>.old-*` a replaced output is moved to)
+is held under an exclusive `flock` by the process that made it, for as long as it exists.
+`remove_stale_temporaries` deletes only those whose lock it can take: leftovers of a
+killed run, never the work of a stage running beside it. A lock rather than the owner's
+pid: the kernel drops it when its holder dies, however it dies, and a recycled pid (a
+container restarted, a reboot) can neither keep a leftover forever nor free a live one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,20 +28,36 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield an empty temporary directory that replaces `final` if the block succeeds."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the output is a normal directory
+    fd, tmp = _claim(lambda: _make_dir(final))
     try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the output is a normal directory
         yield tmp
+        _replace_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    finally:
+        os.close(fd)
+
+
+def _replace_dir(tmp: Path, final: Path) -> None:
+    """Put `tmp` in place of `final`; the previous output is moved aside, locked, then removed."""
+    if not final.exists():
+        os.replace(tmp, final)
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+    old_fd = _open_dir(final)
+    try:
+        fcntl.flock(old_fd, fcntl.LOCK_EX)
         os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            os.replace(old, final)
+            raise
         shutil.rmtree(old, ignore_errors=True)
+    finally:
+        os.close(old_fd)
 
 
 @contextmanager
@@ -40,15 +65,55 @@ def atomic_file(final: Path, mode: str = "wb") -> Iterator:
     """Open a temporary sibling for writing that replaces `final` if the block succeeds."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
-    os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; the output is a normal file
+    fd, name = _claim(lambda: _make_file(final))
+    lock = os.dup(fd)  # shares fd's lock, which then outlives the handle until the rename
     try:
+        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; the output is a normal file
         with os.fdopen(fd, mode) as handle:
             yield handle
         os.replace(name, final)
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        name.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(lock)
+
+
+def _make_dir(final: Path) -> tuple[int, Path]:
+    path = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    return _open_dir(path), path
+
+
+def _make_file(final: Path) -> tuple[int, Path]:
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    return fd, Path(name)
+
+
+def _open_dir(path: Path) -> int:
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _claim(make: Callable[[], tuple[int, Path]]) -> tuple[int, Path]:
+    """Create a temporary and lock it; start over if a cleaner removed it before the lock.
+
+    The cleaner deletes only while holding the lock, so once we hold it and the name
+    still leads to what we created, the temporary is ours until we close `fd`.
+    """
+    while True:
+        fd, path = make()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _same_file(fd, path):
+            return fd, path
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _umask() -> int:
@@ -58,11 +123,32 @@ def _umask() -> int:
 
 
 def remove_stale_temporaries(directory: Path) -> None:
-    """Delete leftovers of interrupted atomic writes (`.*.tmp-*`, `.*.old-*`) in a directory."""
+    """Delete leftovers of interrupted atomic writes (`.*.tmp-*`, `.*.old-*`) in a directory.
+
+    A temporary whose owner is still running is locked and kept.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         return
-    for path in directory.glob(".*.tmp-*"):
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-    for path in directory.glob(".*.old-*"):
-        shutil.rmtree(path, ignore_errors=True)
+    for path in [*directory.glob(".*.tmp-*"), *directory.glob(".*.old-*")]:
+        _remove_if_abandoned(path)
+
+
+def _remove_if_abandoned(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return  # gone (its owner finished) or not ours to open
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # its owner is alive
+        if not _same_file(fd, path):
+            return  # renamed into place (or replaced) while we waited
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)

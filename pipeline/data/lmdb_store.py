@@ -1,10 +1,14 @@
 """One LMDB environment per split: samples (image + text + id) and a metadata record.
 
-Record `%09d` (0-based sample index) holds a fixed header (height, width, id length,
-text length), the id and text in UTF-8, then the image: an 8-bit grayscale PNG
-(encoding "png") or the raw row-major pixels (encoding "raw"). Key `__meta__` holds JSON:
-count, encoding, geometry, charset, fingerprint, name, kind, split.
-Stores are immutable once built, so readers open them without locks.
+Record `%09d` (0-based sample index) holds a fixed header (CRC32, height, width, id
+length, text length), the id and text in UTF-8, then the image: an 8-bit grayscale PNG
+(encoding "png") or the raw row-major pixels (encoding "raw"). The CRC32 covers the key
+and everything after it, so a flipped bit in a label or a pixel, or a record under the
+wrong key, stops the reader instead of silently changing what it trains or scores on.
+Key `__meta__` holds JSON (format, count, encoding, geometry, charset, fingerprint, name,
+kind, split) and `__meta_crc32__` its CRC32. Stores are immutable once built, so readers
+open them without locks. Any damage the reader meets, a checksum or an LMDB error, is one
+HTRError naming the store (and the sample), which a rebuild repairs.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from __future__ import annotations
 import json
 import os
 import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +30,12 @@ from pipeline.common.errors import HTRError
 from pipeline.common.images import decode_gray, encode_png
 
 ENCODINGS = ("png", "raw")
+FORMAT = 2  # 2: CRC32 per record and for the metadata; 1 (no "format" key): none
 META_KEY = b"__meta__"
-HEADER = struct.Struct("<IIII")
+META_CRC_KEY = b"__meta_crc32__"
+CRC = struct.Struct("<I")
+HEADER = struct.Struct("<IIIII")  # crc32, height, width, id bytes, text bytes
+REBUILD = "rebuild it with `python -m pipeline.build_lmdb` (or `dvc repro build_lmdb`)"
 INITIAL_MAP_SIZE = 64 << 20
 COMMIT_EVERY = 1024
 
@@ -54,21 +65,30 @@ class Sample:
     image: np.ndarray
 
 
-def pack(sample_id: str, text: str, image: np.ndarray, encoding: str) -> bytes:
-    """Serialise a sample into one record value."""
+def _crc(key: bytes, body: bytes | memoryview) -> int:
+    return zlib.crc32(body, zlib.crc32(key))
+
+
+def pack(key: bytes, sample_id: str, text: str, image: np.ndarray, encoding: str) -> bytes:
+    """Serialise a sample into the record value stored under `key`, checksum first."""
     height, width = image.shape[:2]
     payload = encode_png(image) if encoding == "png" else np.ascontiguousarray(image).tobytes()
     ident, label = sample_id.encode("utf-8"), text.encode("utf-8")
-    return HEADER.pack(height, width, len(ident), len(label)) + ident + label + payload
+    body = HEADER.pack(0, height, width, len(ident), len(label))[CRC.size :]
+    body += ident + label + payload
+    return CRC.pack(_crc(key, body)) + body
 
 
-def unpack(value: bytes | memoryview, where: str = "") -> Record:
-    """Split one record value into its fields (the image stays encoded)."""
-    value = bytes(value)
+def unpack(key: bytes, value: bytes, where: str = "") -> Record:
+    """Check one record value against its checksum and split it (the image stays encoded)."""
     if len(value) < HEADER.size:
-        raise HTRError(f"corrupt LMDB record {where}: {len(value)} bytes")
-    height, width, n_id, n_text = HEADER.unpack_from(value)
+        raise HTRError(f"corrupt LMDB record {where}: {len(value)} bytes; {REBUILD}")
+    crc, height, width, n_id, n_text = HEADER.unpack_from(value)
+    if crc != _crc(key, memoryview(value)[CRC.size :]):
+        raise HTRError(f"corrupt LMDB record {where}: checksum mismatch; {REBUILD}")
     start = HEADER.size
+    if start + n_id + n_text > len(value):
+        raise HTRError(f"corrupt LMDB record {where}: lengths exceed the record; {REBUILD}")
     ident = value[start : start + n_id].decode("utf-8")
     text = value[start + n_id : start + n_id + n_text].decode("utf-8")
     return Record(ident, text, height, width, value[start + n_id + n_text :])
@@ -125,7 +145,8 @@ class LmdbWriter:
         """Queue one sample; it is committed with its batch."""
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 1:
             raise HTRError(f"{sample_id}: expected a uint8 [h, w, 1] image, got {image.shape}")
-        self._pending.append((sample_key(self.count), pack(sample_id, text, image, self.encoding)))
+        key = sample_key(self.count)
+        self._pending.append((key, pack(key, sample_id, text, image, self.encoding)))
         self._heights.append(image.shape[0])
         self._widths.append(image.shape[1])
         self.count += 1
@@ -155,11 +176,13 @@ class LmdbWriter:
         self._flush()
         meta = {
             **metadata,
+            "format": FORMAT,
             "count": self.count,
             "encoding": self.encoding,
             "geometry": _geometry(self._heights, self._widths),
         }
-        self._write([(META_KEY, json.dumps(meta, ensure_ascii=False).encode("utf-8"))])
+        raw = json.dumps(meta, ensure_ascii=False).encode("utf-8")
+        self._write([(META_KEY, raw), (META_CRC_KEY, CRC.pack(zlib.crc32(raw)))])
         self.env.sync(True)
         self.env.close()
         return meta
@@ -178,35 +201,67 @@ class LmdbStore:
         if not data_file.is_file():
             raise HTRError(f"no LMDB store at {self.path}: run `python -m pipeline.build_lmdb`")
         self.identity = _identity(data_file)
-        self.env = lmdb.open(
-            str(self.path), readonly=True, lock=False, readahead=False, max_readers=2048
-        )
-        with self.env.begin() as txn:
-            raw = txn.get(META_KEY)
-        if raw is None:
+        with self._damage():
+            self.env = lmdb.open(
+                str(self.path), readonly=True, lock=False, readahead=False, max_readers=2048
+            )
+        try:
+            self.metadata: dict[str, Any] = self._read_metadata()
+        except BaseException:
             self.env.close()
-            raise HTRError(f"LMDB store {self.path} has no {META_KEY.decode()} record (incomplete)")
-        self.metadata: dict[str, Any] = json.loads(raw)
+            raise
         self.encoding: str = self.metadata["encoding"]
+
+    def _read_metadata(self) -> dict[str, Any]:
+        """The metadata record, checked against its checksum and this code's format."""
+        with self._damage(), self.env.begin() as txn:
+            raw, crc = txn.get(META_KEY), txn.get(META_CRC_KEY)
+        if raw is None:
+            raise HTRError(f"LMDB store {self.path} has no {META_KEY.decode()} record (incomplete)")
+        if crc is None:
+            raise HTRError(
+                f"LMDB store {self.path} was written in an older format without checksums; "
+                + REBUILD
+            )
+        if len(crc) != CRC.size or CRC.unpack(crc)[0] != zlib.crc32(raw):
+            raise HTRError(f"corrupt LMDB metadata in {self.path}: checksum mismatch; {REBUILD}")
+        metadata = json.loads(raw)
+        if metadata.get("format") != FORMAT:
+            raise HTRError(
+                f"LMDB store {self.path} has format {metadata.get('format')!r}, this code reads "
+                f"format {FORMAT}; {REBUILD}"
+            )
+        return metadata
+
+    @contextmanager
+    def _damage(self) -> Iterator[None]:
+        """Turn LMDB's own errors (a damaged page, a file that is not LMDB) into one line."""
+        try:
+            yield
+        except lmdb.Error as err:
+            raise HTRError(
+                f"LMDB store {self.path} is damaged ({type(err).__name__}: {err}); {REBUILD}"
+            ) from err
 
     def __len__(self) -> int:
         return int(self.metadata["count"])
 
     def record(self, index: int) -> Record:
-        """The stored record at a 0-based index."""
-        with self.env.begin() as txn:
+        """The stored record at a 0-based index, checked against its checksum."""
+        with self._damage(), self.env.begin() as txn:
             return self._get(txn, index)
 
     def _get(self, txn: lmdb.Transaction, index: int) -> Record:
-        value = txn.get(sample_key(index))
+        key = sample_key(index)
+        value = txn.get(key)
         if value is None:
             raise HTRError(f"LMDB store {self.path} has no sample {index} (count {len(self)})")
-        return unpack(value, f"{self.path}[{index}]")
+        return unpack(key, value, f"{self.path} sample {index} (key {key.decode()})")
 
-    def records(self, start: int = 0, stop: int | None = None):
-        """Yield records in index order from one read transaction."""
+    def records(self, start: int = 0, stop: int | None = None) -> Iterator[Record]:
+        """Yield checked records in index order from one read transaction."""
         stop = len(self) if stop is None else min(stop, len(self))
-        with self.env.begin() as txn:
+        with self._damage(), self.env.begin() as txn:
             for index in range(start, stop):
                 yield self._get(txn, index)
 
@@ -215,7 +270,7 @@ class LmdbStore:
         rec = self.record(index)
         return Sample(rec.id, rec.text, decode_record(rec, self.encoding, f"{self.path}[{index}]"))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Sample]:
         for index, rec in enumerate(self.records()):
             image = decode_record(rec, self.encoding, f"{self.path}[{index}]")
             yield Sample(rec.id, rec.text, image)

@@ -1,8 +1,11 @@
 """Gzipped tar archives: check that one reads to the end, then unpack it safely.
 
 Checking streams the whole archive (every member and the gzip CRC) so a truncated or
-damaged download is caught before anything is unpacked; unpacking uses tarfile's
-`data` filter, which refuses members that would land outside the target directory.
+damaged download is caught before anything is unpacked. Unpacking accepts only what IAM
+archives hold, regular files and directories with relative names and no `..`, and
+then applies tarfile's `data` filter too. The filter alone is not enough on the Pythons
+we support: its realpath check can be defeated by symlink chains longer than PATH_MAX
+(CVE-2025-4517), so a link member is refused before anything resolves it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import tarfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 from tqdm import tqdm
@@ -62,12 +65,39 @@ def verify_archive(path: Path) -> int:
     return count
 
 
+def _refusal(member: tarfile.TarInfo) -> str | None:
+    """Why a member may not be unpacked, or None: only files and directories whose
+    relative names stay inside the target are what an IAM archive can hold."""
+    if not (member.isfile() or member.isdir()):
+        return f"it is {_kind(member)}; IAM archives hold only files and directories"
+    if "\x00" in member.name:
+        return "its name holds a NUL byte"
+    if member.name.startswith("/"):
+        return "its name is absolute"
+    parts = PurePosixPath(member.name).parts
+    if ".." in parts:
+        return "its name climbs out with '..'"
+    if not parts and member.isfile():
+        return "it is a file without a name"
+    return None
+
+
+def _kind(member: tarfile.TarInfo) -> str:
+    if member.islnk():
+        return "a hard link"
+    if member.issym():
+        return "a symbolic link"
+    if member.isdev():
+        return "a device or fifo"
+    return f"a member of tar type {member.type!r}"
+
+
 def extract_archive(path: Path, target: Path) -> int:
     """Unpack a .tgz into `target` (created if needed) and return the member count.
 
-    A member that would escape `target` (`../x`, an absolute path, a link pointing out)
-    raises HTRError naming it; call this inside an atomic directory so that nothing of a
-    refused archive survives.
+    A member that is not a regular file or directory (links, devices, fifos), or whose
+    name is absolute or holds `..`, raises HTRError naming the archive and the member;
+    call this inside an atomic directory so that nothing of a refused archive survives.
     """
     path, target = Path(path), Path(target)
     target.mkdir(parents=True, exist_ok=True)
@@ -75,6 +105,9 @@ def extract_archive(path: Path, target: Path) -> int:
     try:
         with _stream(path, "unpacking") as tar:
             for member in tar:
+                reason = _refusal(member)
+                if reason is not None:
+                    raise HTRError(f"archive {path}: refusing member {member.name!r}: {reason}")
                 tar.extract(member, target, filter="data")
                 count += 1
     except tarfile.FilterError as err:

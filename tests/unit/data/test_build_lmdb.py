@@ -338,3 +338,19 @@ def test_stage_cli_builds_and_reports_bad_input_in_one_line(tmp_path):
     assert bad.returncode == 1
     assert "error: raw data set" in bad.stderr and "nope" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_label_flipped_on_disk_stops_the_test_split_naming_store_and_sample(tmp_path):
+    """Before checksums, one flipped label byte in test/data.mdb changed evaluate's metrics
+    without a word; now reading the split stops with one error naming the store and key."""
+    write_iam(tmp_path / "data" / "raw", "fx", "words")
+    build_lmdb(config(tmp_path))
+    samples, _ = read_split(tmp_path, "test")
+    index = next(i for i, s in enumerate(samples) if s.text.isascii() and len(s.text) > 1)
+    needle = (samples[index].id + samples[index].text).encode()
+    store_dir = out_dir(tmp_path) / "test"
+    blob = (store_dir / "data.mdb").read_bytes()
+    assert needle in blob
+    (store_dir / "data.mdb").write_bytes(blob.replace(needle, needle[:-1] + b"#"))
+    with pytest.raises(HTRError, match=rf"{store_dir} sample {index} \(key 0+{index}\): checksum"):
+        read_split(tmp_path, "test")

@@ -1,15 +1,18 @@
-"""LMDB store: exact round trips in both encodings, map growth, one shared env per path."""
+"""LMDB store: exact round trips in both encodings, map growth, one shared env per path,
+and damage on disk (checksums, LMDB errors, the older format) stopping the reader."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import struct
 
 import lmdb
 import numpy as np
 import pytest
 
-from pipeline.data import lmdb_store
 from pipeline.common.errors import HTRError
+from pipeline.data import lmdb_store
 from pipeline.data.lmdb_store import META_KEY, LmdbStore, LmdbWriter, open_store
 
 
@@ -133,3 +136,108 @@ def test_corrupt_record_is_reported(tmp_path):
     with pytest.raises(HTRError, match="corrupt"):
         store.read(1)
     store.close()
+
+
+def flip_byte(data_file, needle: bytes, offset: int) -> None:
+    """Flip one bit at `offset` into every copy of `needle` in an LMDB file on disk.
+
+    LMDB is copy-on-write, so a freed older page can hold a stale copy too.
+    """
+    blob = bytearray(data_file.read_bytes())
+    hits = [i for i in range(len(blob)) if blob.startswith(needle, i)]
+    assert hits, f"{needle!r} not found in {data_file}"
+    for at in hits:
+        blob[at + offset] ^= 0x01
+    data_file.write_bytes(bytes(blob))
+
+
+def test_flipped_label_byte_stops_the_reader_naming_store_and_sample(tmp_path):
+    items = samples(12)
+    write(tmp_path / "s", items)
+    sample_id, text, _ = items[7]
+    needle = (sample_id + text).encode("utf-8")
+    flip_byte(tmp_path / "s/data.mdb", needle, len(needle) - 3)  # «ok» -> «oj»
+    store = LmdbStore(tmp_path / "s")
+    try:
+        assert store.read(6).text == items[6][1]
+        pattern = rf"corrupt LMDB record {tmp_path / 's'} sample 7 \(key 000000007\): checksum"
+        with pytest.raises(HTRError, match=pattern):
+            store.read(7)
+        with pytest.raises(HTRError, match=pattern):
+            list(store)
+    finally:
+        store.close()
+
+
+def test_flipped_pixel_stops_the_reader(tmp_path):
+    items = samples(3)
+    write(tmp_path / "s", items)
+    pixels = items[1][2].tobytes()
+    flip_byte(tmp_path / "s/data.mdb", pixels, len(pixels) // 2)
+    store = LmdbStore(tmp_path / "s")
+    try:
+        with pytest.raises(HTRError, match=r"sample 1 \(key 000000001\): checksum mismatch"):
+            store.read(1)
+    finally:
+        store.close()
+
+
+def test_flipped_metadata_count_is_refused(tmp_path):
+    write(tmp_path / "s", samples(12))
+    needle = b'"count": 12'
+    flip_byte(tmp_path / "s/data.mdb", needle, len(needle) - 1)  # would read 13 samples
+    with pytest.raises(HTRError, match=rf"corrupt LMDB metadata in {tmp_path / 's'}: checksum"):
+        LmdbStore(tmp_path / "s")
+
+
+def branch_pages(data_file) -> list[int]:
+    """Offsets of the B-tree branch pages (LMDB's index pages) in a data file."""
+    env = lmdb.open(str(data_file.parent), readonly=True, lock=False)
+    page = env.stat()["psize"]
+    env.close()
+    blob = data_file.read_bytes()
+    flags = [int.from_bytes(blob[at + 10 : at + 12], "little") for at in range(0, len(blob), page)]
+    return [n * page for n, f in enumerate(flags) if n > 1 and f & 0x01]  # P_BRANCH
+
+
+def test_damaged_index_page_is_one_error_naming_the_store(tmp_path):
+    tiny = [(f"a-b-00-{i:03d}", f"t{i}", np.full((8, 20, 1), i, np.uint8)) for i in range(80)]
+    write(tmp_path / "s", tiny)
+    data_file = tmp_path / "s/data.mdb"
+    pages = branch_pages(data_file)
+    assert pages, "the store is too small to have an index page"
+    blob = bytearray(data_file.read_bytes())
+    for at in pages:  # point each index page's first child far past the end of the file
+        first_node = at + int.from_bytes(blob[at + 16 : at + 18], "little")
+        blob[first_node : first_node + 6] = b"\xff\xff\xff\xff\x00\x00"
+    data_file.write_bytes(bytes(blob))
+    store = LmdbStore(tmp_path / "s")  # the metadata sits under the last child: still readable
+    try:
+        with pytest.raises(HTRError, match=rf"LMDB store {tmp_path / 's'} is damaged \(PageNot"):
+            store.read(0)
+        with pytest.raises(HTRError, match="build_lmdb"):
+            list(store)
+    finally:
+        store.close()
+
+
+def test_file_that_is_not_lmdb_is_one_error_naming_the_store(tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s/data.mdb").write_bytes(b"\x00" * 16384)
+    with pytest.raises(HTRError, match=rf"LMDB store {tmp_path / 's'} is damaged"):
+        LmdbStore(tmp_path / "s")
+
+
+def test_store_of_the_older_format_is_refused_with_how_to_rebuild(tmp_path):
+    """Format 1 (before checksums): a 4-field header and bare JSON metadata."""
+    env = lmdb.open(str(tmp_path / "s"), lock=False)
+    with env.begin(write=True) as txn:
+        txn.put(lmdb_store.sample_key(0), struct.pack("<IIII", 1, 1, 1, 1) + b"ab\x00")
+        meta = {"count": 1, "encoding": "raw", "name": "fx", "geometry": {}}
+        txn.put(META_KEY, json.dumps(meta).encode())
+    env.close()
+    with pytest.raises(HTRError) as info:
+        LmdbStore(tmp_path / "s")
+    message = str(info.value)
+    assert str(tmp_path / "s") in message and "older format" in message
+    assert "python -m pipeline.build_lmdb" in message and "dvc repro" in message

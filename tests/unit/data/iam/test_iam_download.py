@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.data.iam import index as iam
 from pipeline.common.config import compose
-from pipeline.download import download
 from pipeline.common.errors import HTRError
+from pipeline.data.iam import index as iam
 from pipeline.data.iam.download import cache_dir
+from pipeline.download import download
+from tests.hostile_archives import member, tgz
 from tests.iam_server import LINES, WORDS, IamServer, iam_archives, make_tgz, write_archives
 
 FAST = ["data.iam.retry_wait_s=0", "data.iam.timeout_s=10"]
@@ -167,6 +168,52 @@ def test_path_traversal_member_is_refused_and_keeps_previous_output(tmp_path, no
     assert sorted(p.relative_to(previous) for p in previous.rglob("*")) == before
     assert iam.read_words(previous) == WORDS
     assert [p.name for p in previous.parent.iterdir()] == ["iam_words"]
+
+
+IMAGE = "a01/a01-000u/a01-000u-00-00.png"
+
+
+def refused_download(tmp_path: Path, archives: dict, words: bytes) -> str:
+    """Unpack IAM archives whose words.tgz is `words`; return the refusal message."""
+    folder = write_archives(tmp_path / "bad", {**archives, "words.tgz": words})
+    with pytest.raises(HTRError) as info:
+        download(cfg_for(tmp_path, "iam_words", f"data.iam.archive_dir={folder}"))
+    raw = tmp_path / "data/raw"
+    assert [p.name for p in raw.iterdir()] == [], "a refused archive left files behind"
+    return str(info.value)
+
+
+def test_absolute_member_is_refused_not_stripped(tmp_path, no_env, archives):
+    outside = tmp_path / "outside/a.txt"
+    words = tgz([member(IMAGE, content=b"x"), member(str(outside), content=b"owned")])
+    message = refused_download(tmp_path, archives, words)
+    assert f"words.tgz: refusing member {str(outside)!r}: its name is absolute" in message
+    assert not (tmp_path / "outside").exists()
+
+
+def test_dot_dot_inside_a_name_is_refused(tmp_path, no_env, archives):
+    words = tgz([member(IMAGE, content=b"x"), member("a01/../../x.txt", content=b"owned")])
+    message = refused_download(tmp_path, archives, words)
+    assert "refusing member 'a01/../../x.txt': its name climbs out with '..'" in message
+    assert not list(tmp_path.rglob("x.txt"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "link", "said"),
+    [
+        # each of these passes tarfile's data filter: only the member type refuses it
+        (tarfile.LNKTYPE, IMAGE, "a hard link"),
+        (tarfile.SYMTYPE, "a01-000u-00-00.png", "a symbolic link"),
+        (tarfile.FIFOTYPE, "", "a device or fifo"),
+    ],
+    ids=["hard-link", "symlink-inside", "fifo"],
+)
+def test_link_and_special_members_are_refused(tmp_path, no_env, archives, kind, link, said):
+    extra = member("a01/a01-000u/a01-000u-00-01.png", kind, link=link)
+    message = refused_download(tmp_path, archives, tgz([member(IMAGE, content=b"x"), extra]))
+    assert f"{tmp_path / 'bad/words.tgz'}: refusing member {extra[0].name!r}: it is {said}" in (
+        message
+    )
 
 
 def test_damaged_archive_in_archive_dir_is_named_and_kept(tmp_path, no_env, archives):
