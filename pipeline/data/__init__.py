@@ -9,8 +9,8 @@ from pipeline.data.layout import FEEDBACK, ids_path, lmdb_dir, raw_dir
 from pipeline.data.lmdb_store import LmdbStore, open_store
 from pipeline.data.loader import load_charset, raw_samples, read_ids, read_metadata, split_store
 from pipeline.data.sources import SAMPLE_SOURCE, SOURCES, fill_raw
-from pipeline.data.synthetic import DIGIT_PREFIX
 from pipeline.data.splits import SPLITS
+from pipeline.data.synthetic import DIGIT_PREFIX
 
 __all__ = [
     "DIGIT_PREFIX",

@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 
 from pipeline.common.config import project_path
 
+
 def ids_path(out_dir: Path, split: str) -> Path:
     """The file listing `<source>/<id>` of each sample of a split, in store order."""
     return Path(out_dir) / f"{split}.ids"

@@ -128,6 +128,9 @@ def train(cfg: DictConfig) -> TrainResult:
         keras.mixed_precision.set_global_policy("mixed_float16")
     charset = load_charset(cfg)
     longest = max((len(r.text) for r in split_store(cfg, "train").records()), default=0)
+    # read (and so checksum) val up front too: inside tf.data a corrupt record is a traceback
+    for _ in split_store(cfg, "val").records():
+        pass
     check_label_length(cfg.model, longest)
     fingerprint = str(read_metadata(cfg, "train").get("fingerprint", "unknown"))
     models = project_path(cfg, cfg.paths.models)

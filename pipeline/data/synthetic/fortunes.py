@@ -3,7 +3,8 @@
 A fortune file holds quotes separated by lines of `%`; attributions (`-- Mark Twain`) and
 riddle prefixes (`Q:`) are dropped, each quote is split into sentences, and a sentence is
 kept when it is plain printable text every vendored font can draw. Regenerate with
-`python -m pipeline.data.synthetic.fortunes /usr/share/games/fortunes/{fortunes,literature,riddles}`.
+`python -m pipeline.data.synthetic.fortunes \
+/usr/share/games/fortunes/{fortunes,literature,riddles}`.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.synthetic import render
 from pipeline.common.errors import HTRError
+from pipeline.data.synthetic import render
 
 
 @dataclass(frozen=True)

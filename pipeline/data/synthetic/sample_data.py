@@ -24,15 +24,10 @@ from PIL import Image
 from scipy import ndimage
 from tqdm import tqdm
 
-from pipeline.data.synthetic import digits
-from pipeline.data.synthetic import fonts
-from pipeline.data.iam import index as iam
-from pipeline.data.synthetic import render
-from pipeline.data.synthetic import render_line
-from pipeline.data.synthetic import sentences
-from pipeline.data.synthetic import vocabulary
 from pipeline.common.atomic import atomic_file
 from pipeline.common.errors import HTRError
+from pipeline.data.iam import index as iam
+from pipeline.data.synthetic import digits, fonts, render, render_line, sentences, vocabulary
 
 log = logging.getLogger(__name__)
 

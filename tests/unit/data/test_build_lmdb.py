@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.data import build_lmdb
+from pipeline.app.feedback import save_sample
 from pipeline.common.config import compose
 from pipeline.common.errors import HTRError
-from pipeline.app.feedback import save_sample
-from pipeline.data.iam.index import image_relpath
 from pipeline.common.images import load_gray
+from pipeline.data import build_lmdb
+from pipeline.data.iam.index import image_relpath
 from pipeline.data.lmdb_store import LmdbStore, LmdbWriter
 from tests.hostile_images import huge_png
 from tests.iam_fixtures import write_iam, write_split_lists

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from pipeline.data.synthetic import sentences
 from pipeline.common.config import compose
 from pipeline.common.errors import HTRError
+from pipeline.data.synthetic import sentences
+from pipeline.data.synthetic.sample_data import plan_lines
 from pipeline.models.builders import build_crnn, check_label_length, time_steps, width_pooling
 from pipeline.models.preprocess import WIDTH_BUCKET
-from pipeline.data.synthetic.sample_data import plan_lines
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,13 @@ import pytest
 import tensorflow as tf
 
 from pipeline.common.errors import HTRError
-from pipeline.models.preprocess import WIDTH_BUCKET, fit_to_input, pad_batch, prepare_foreign, to_ink
+from pipeline.models.preprocess import (
+    WIDTH_BUCKET,
+    fit_to_input,
+    pad_batch,
+    prepare_foreign,
+    to_ink,
+)
 
 
 def _bar(height: int, width: int, ink_box: tuple[int, int, int, int], paper=230, ink=20):

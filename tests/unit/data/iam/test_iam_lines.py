@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.data.iam import index as iam
 from pipeline.common.errors import HTRError
+from pipeline.data.iam import index as iam
 
 # Written by hand in IAM's layout (not produced by our writer): a `#` header, 9+ fields,
 # punctuation and clitics as tokens of their own, `err` lines, a `#` word in a transcription.

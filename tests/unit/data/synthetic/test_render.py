@@ -8,10 +8,8 @@ import string
 import numpy as np
 import pytest
 
-from pipeline.data.synthetic import fonts
-from pipeline.data.synthetic import render
-from pipeline.data.synthetic import vocabulary
 from pipeline.common.errors import HTRError
+from pipeline.data.synthetic import fonts, render, vocabulary
 
 CAVEAT = fonts.font_path("caveat")
 

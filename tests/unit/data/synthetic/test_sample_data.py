@@ -10,13 +10,10 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from pipeline.data.synthetic import digits
-from pipeline.data.synthetic import fonts
-from pipeline.data.iam import index as iam
-from pipeline.data.synthetic import sample_data
-from pipeline.data.synthetic import vocabulary
 from pipeline.common.config import compose
 from pipeline.common.errors import HTRError
+from pipeline.data.iam import index as iam
+from pipeline.data.synthetic import digits, fonts, sample_data, vocabulary
 
 
 def tiny(tmp_path: Path, *overrides: str):

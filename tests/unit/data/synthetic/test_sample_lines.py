@@ -13,15 +13,10 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from pipeline.data.synthetic import fonts
-from pipeline.data.synthetic import fortunes
-from pipeline.data.iam import index as iam
-from pipeline.data.synthetic import render
-from pipeline.data.synthetic import render_line
-from pipeline.data.synthetic import sample_data
-from pipeline.data.synthetic import sentences
 from pipeline.common.config import compose
 from pipeline.common.errors import HTRError
+from pipeline.data.iam import index as iam
+from pipeline.data.synthetic import fonts, fortunes, render, render_line, sample_data, sentences
 
 CAVEAT = str(fonts.font_path("caveat"))
 
