@@ -101,13 +101,12 @@ def build_tiny_project(
 
 
 def copy_project(project: TinyProject, root: Path, overrides: Sequence[str] = ()) -> TinyProject:
-    """A private copy of a project (data, models, MLflow store) that a test may change.
+    """A private copy of a project (data, models, MLflow store and artifacts) a test may change.
 
-    The copied store keeps the original's absolute artifact locations, so the copy's new
-    runs write their artifacts beside the original's (in new run directories); the
-    original's database and files stay untouched.
+    The store's artifact locations are relative to its folder, so the copy reads and
+    writes its own `mlartifacts/`; the original's database and files stay untouched.
     """
-    for name in ("data", "models", "mlflow.db"):
+    for name in ("data", "models", "mlflow.db", "mlartifacts"):
         source = project.root / name
         if source.is_dir():
             shutil.copytree(source, root / name)

@@ -1,7 +1,8 @@
 """Atomic outputs: build in a temporary sibling, rename into place only when complete.
 
 An interrupted download, render or LMDB build then leaves the previous output (or
-nothing), never a half-written directory or file.
+nothing), never a half-written directory or file; `atomic_files` does the same for a set
+of files that belong together (the evaluate stage's reports).
 
 Every temporary (`.<name>.tmp-*`, and the `.<name>.old-*` a replaced output is moved to)
 is held under an exclusive `flock` by the process that made it, for as long as it exists.
@@ -21,6 +22,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+_COMMIT = ".commit"  # staging folders of atomic_files: .commit.tmp-* then .commit.ready-*
 
 
 @contextmanager
@@ -114,6 +117,41 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
     held = os.fstat(fd)
     return (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino)
+
+
+@contextmanager
+def atomic_files(final_dir: Path) -> Iterator[Path]:
+    """Yield a staging folder whose files all replace their namesakes in `final_dir` together.
+
+    Nothing in `final_dir` changes unless the block succeeds. The staged set is then marked
+    complete (one rename) before its files move in, so a crash during the moves leaves a
+    complete set that the next call moves in first, never a mix of two sets for good; a
+    set a crash left incomplete is deleted.
+    """
+    final_dir = Path(final_dir)
+    final_dir.mkdir(parents=True, exist_ok=True)
+    for ready in sorted(final_dir.glob(f"{_COMMIT}.ready-*")):
+        _move_in(ready, final_dir)
+    for incomplete in final_dir.glob(f"{_COMMIT}.tmp-*"):
+        shutil.rmtree(incomplete, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{_COMMIT}.tmp-", dir=final_dir))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    ready = staging.with_name(staging.name.replace(".tmp-", ".ready-", 1))
+    os.replace(staging, ready)
+    _move_in(ready, final_dir)
+
+
+def _move_in(staged: Path, final_dir: Path) -> None:
+    """Move every file of a complete staged set to the same relative path in `final_dir`."""
+    for source in sorted(p for p in staged.rglob("*") if p.is_file()):
+        target = final_dir / source.relative_to(staged)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+    shutil.rmtree(staged)
 
 
 def _umask() -> int:

@@ -9,9 +9,6 @@ from typing import Any
 from omegaconf import DictConfig
 
 from pipeline import tracking
-from pipeline.common.artifacts import (
-    RUN_FILE,
-)
 from pipeline.common.errors import HTRError
 from pipeline.data import read_metadata
 from pipeline.decoding import DIGIT_DECODER
@@ -35,20 +32,6 @@ def flat_metrics(metrics: dict[str, Any], prefix: str = "test") -> dict[str, flo
     return flat
 
 
-def training_model_uri(run_id: str) -> str | None:
-    """The URI of the newest model the training run logged, or None."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
-    run = client.get_run(run_id)
-    logged = client.search_logged_models(
-        experiment_ids=[run.info.experiment_id],
-        filter_string=f"source_run_id = '{run_id}'",
-        order_by=[{"field_name": "creation_timestamp", "ascending": False}],
-    )
-    return logged[0].model_uri if logged else None
-
-
 def register_model(
     cfg: DictConfig, run_id: str, flat: dict[str, float], metrics: dict[str, Any]
 ) -> dict[str, Any]:
@@ -59,7 +42,7 @@ def register_model(
     if not cfg.mlflow.log_model:
         reason = "not registered: mlflow.log_model is false, so the run logged no model"
         return {**base, "registered": False, "reason": reason}
-    model_uri = training_model_uri(run_id)
+    model_uri = tracking.logged_model_uri(run_id)
     if model_uri is None:
         raise HTRError(f"training run {run_id} logged no model to register: run the train stage")
     keep = ["test_cer", "test_wer", "test_word_accuracy"]
@@ -69,16 +52,3 @@ def register_model(
         cfg, run_id, model_uri, {k: flat[k] for k in keep}, fingerprint, "test_cer"
     )
     return {**base, "registered": True, "model_uri": model_uri, **asdict(result)}
-
-
-def check_run(run_id: str, tracking_uri: str) -> None:
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    try:
-        MlflowClient(tracking_uri).get_run(run_id)
-    except MlflowException as err:
-        raise HTRError(
-            f"training run {run_id} (from {RUN_FILE}) is not in the MLflow store "
-            f"{tracking_uri}: {err.message.splitlines()[0]}"
-        ) from err

@@ -16,7 +16,7 @@ import keras
 from pipeline.common.artifacts import CHARSET_FILE, CORPUS_FILE
 from pipeline.common.charset import Charset
 from pipeline.common.errors import HTRError
-from pipeline.tracking import load_keras_model
+from pipeline.tracking import load_keras_model, open_store, store_errors
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,11 @@ def _load_local(path: Path) -> ModelFiles:
 
 
 def _load_mlflow(uri: str, tracking_uri: str | None) -> ModelFiles:
-    import mlflow
     from mlflow import MlflowClient
 
-    if tracking_uri is not None:
-        _check_store(tracking_uri)
-        mlflow.set_tracking_uri(tracking_uri)
-    source = resolve_source(uri, MlflowClient())
-    model = load_keras_model(source.load_uri)
-    with tempfile.TemporaryDirectory() as tmp:
+    with open_store(tracking_uri) as store, tempfile.TemporaryDirectory() as tmp:
+        source = resolve_source(uri, MlflowClient(store))
+        model = load_keras_model(source.load_uri)
         charset_path = _download(source.run_id, CHARSET_FILE, Path(tmp))
         if charset_path is None:
             raise HTRError(f"run {source.run_id} of model {uri} has no {CHARSET_FILE}")
@@ -88,16 +84,6 @@ def _read_corpus(path: Path) -> list[str]:
         log.warning("no %s at %s: the wordbeam decoder will be unavailable", CORPUS_FILE, path)
         return []
     return path.read_text(encoding="utf-8").splitlines()
-
-
-def _check_store(tracking_uri: str) -> None:
-    """Refuse a SQLite store that does not exist (MLflow would silently create an empty one)."""
-    prefix = "sqlite:///"
-    if tracking_uri.startswith(prefix) and not Path(tracking_uri[len(prefix) :]).is_file():
-        raise HTRError(
-            f"no MLflow store at {tracking_uri[len(prefix) :]}: train and evaluate a model "
-            "first, or pass the right tracking URI"
-        )
 
 
 def resolve_source(uri: str, client: Any) -> ModelSource:
@@ -142,9 +128,10 @@ def _download(run_id: str | None, artifact: str, dst: Path) -> Path | None:
     if run_id is None:
         return None
     try:
-        local = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=artifact, dst_path=str(dst)
-        )
+        with store_errors():  # a busy store is an error of its own, not a missing file
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact, dst_path=str(dst)
+            )
     except (MlflowException, OSError):
         return None
     return Path(local) if Path(local).is_file() else None

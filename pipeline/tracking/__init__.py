@@ -1,5 +1,6 @@
 """MLflow: the store, runs with secret-free params, model logging/loading, the registry."""
 
+from pipeline.tracking.guard import store_errors
 from pipeline.tracking.models import (
     load_keras_model,
     log_keras_model,
@@ -35,11 +36,13 @@ from pipeline.tracking.registry import (
 from pipeline.tracking.runs import (
     MlflowEpochLogger,
     RunRef,
+    check_run,
     git_tags,
     last_step,
     log_artifacts,
     log_metrics,
     log_run_files,
+    logged_model_uri,
     read_run_file,
     resume_run,
     start_training_run,
@@ -53,6 +56,7 @@ from pipeline.tracking.store import (
     configure,
     ensure_experiment,
     experiment_name,
+    open_store,
     tracking_uri_for,
 )
 
@@ -67,6 +71,7 @@ __all__ = [
     "RunRef",
     "VersionInfo",
     "artifact_location_for",
+    "check_run",
     "configure",
     "decoder_metric",
     "ensure_experiment",
@@ -80,9 +85,11 @@ __all__ = [
     "log_keras_model",
     "log_metrics",
     "log_run_files",
+    "logged_model_uri",
     "metric_label",
     "model_name",
     "model_signature",
+    "open_store",
     "pip_requirements",
     "plot_sample_grid",
     "plot_training_curves",
@@ -94,6 +101,7 @@ __all__ = [
     "resolve_model_uri",
     "resume_run",
     "start_training_run",
+    "store_errors",
     "strip_url_password",
     "tracking_uri_for",
     "training_run",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import stat
+import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 
 from pipeline.common.errors import HTRError
+from pipeline.tracking.guard import store_errors
+from pipeline.tracking.locations import resolve_against_store
 from pipeline.tracking.runs import resume_run
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ def model_signature(model: keras.Model) -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
+@store_errors()
 def log_keras_model(run_id: str, model: keras.Model, name: str = "model") -> str:
     """Log the prediction model to the run and return its model URI."""
     started = time.perf_counter()
@@ -64,13 +68,20 @@ def log_keras_model(run_id: str, model: keras.Model, name: str = "model") -> str
     return info.model_uri
 
 
+@store_errors()
 def load_keras_model(uri: str | Path) -> keras.Model:
     """Load a model from an MLflow URI or a local `.keras` file, in Keras' safe mode."""
     path = Path(uri)
     if path.suffix == ".keras":
         return _load_file(path)
+    resolve_against_store()
     try:
-        return mlflow.keras.load_model(str(uri), load_model_kwargs={"safe_mode": True})
+        # Downloaded to a private folder: loaded in place, a registered version would get a
+        # `registered_model_meta` file written into the store's artifacts by a mere read.
+        with tempfile.TemporaryDirectory(prefix="htr-model-") as tmp:
+            return mlflow.keras.load_model(
+                str(uri), dst_path=tmp, load_model_kwargs={"safe_mode": True}
+            )
     except MlflowException as err:
         raise HTRError(f"cannot load model {uri}: {err.message}") from err
     except _BAD_MODEL_ERRORS as err:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
@@ -21,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig
 
 from pipeline.common.errors import HTRError
+from pipeline.tracking.guard import check_store, sqlite_path, store_errors
 from pipeline.tracking.store import configure
 
 FINGERPRINT_TAG = "data_fingerprint"
@@ -120,6 +120,7 @@ def _decide(
     )
 
 
+@store_errors()
 def register(
     cfg: DictConfig,
     run_id: str,
@@ -167,9 +168,15 @@ def _as_float(text: str) -> float | None:
 
 def list_models(tracking_uri: str) -> list[ModelInfo]:
     """Every registered model with its versions, aliases and test metric tags (for pickers)."""
-    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri[10:]).is_file():
+    path = sqlite_path(tracking_uri)
+    if path is not None and not path.exists():
         return []
-    client = MlflowClient(tracking_uri)
+    check_store(tracking_uri, create=False)
+    with store_errors(tracking_uri):
+        return _read_models(MlflowClient(tracking_uri))
+
+
+def _read_models(client: MlflowClient) -> list[ModelInfo]:
     models = []
     token = None
     while True:
@@ -204,8 +211,8 @@ def list_models(tracking_uri: str) -> list[ModelInfo]:
 
 def resolve_model_uri(name: str, alias: str = "champion", tracking_uri: str | None = None) -> str:
     """The `models:/<name>/<version>` URI the alias points at; HTRError if there is none."""
-    client = MlflowClient(tracking_uri)
-    champion = _champion(client, name, alias)
+    with store_errors(tracking_uri):
+        champion = _champion(MlflowClient(tracking_uri), name, alias)
     if champion is None:
         raise HTRError(f"no version of model {name!r} has alias {alias!r} (train one first)")
     return f"models:/{name}/{champion.version}"

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline.common.atomic import atomic_file
 from pipeline.common.charset import Charset
 from pipeline.common.errors import HTRError
+from pipeline.tracking.guard import store_errors
 from pipeline.tracking.plots import plot_sample_grid, plot_training_curves
 from pipeline.tracking.redaction import (
     flatten_params,
@@ -61,6 +62,7 @@ def git_tags(root: str | Path) -> dict[str, str]:
     }
 
 
+@store_errors()
 def start_training_run(
     cfg: DictConfig,
     fingerprint: str,
@@ -110,6 +112,7 @@ def resume_run(run_id: str, tracking_uri: str | None = None) -> Iterator[str]:
         yield run_id
 
 
+@store_errors()
 def log_metrics(run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
     """Log finite numeric metrics in one batch (non-numbers are skipped)."""
     now = int(time.time() * 1000)
@@ -127,6 +130,7 @@ def _as_float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+@store_errors()
 def last_step(run_id: str) -> int:
     """The highest step logged for any metric of the run, or -1 for none."""
     client = MlflowClient()
@@ -156,15 +160,22 @@ class MlflowEpochLogger(keras.callbacks.Callback):
         log_metrics(self.run_id, metrics, step=epoch + self.step_offset)
 
 
+@store_errors()
 def log_artifacts(run_id: str, files: Mapping[str, Path]) -> None:
     """Log local files under the given artifact paths (e.g. {"plots/curves.png": path})."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
     client = MlflowClient()
+    # The run's repository from this store: MlflowClient.log_artifacts would reuse one cached
+    # per run id for the whole process, even one of another store holding the same run.
+    artifact_uri = client.get_run(run_id).info.artifact_uri
+    repository = get_artifact_repository(artifact_uri, tracking_uri=client.tracking_uri)
     with tempfile.TemporaryDirectory() as tmp:
         for artifact, source in files.items():
             target = Path(tmp) / artifact
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        client.log_artifacts(run_id, tmp)
+        repository.log_artifacts(tmp)
 
 
 def write_config_yaml(cfg: DictConfig, path: Path) -> Path:
@@ -200,6 +211,33 @@ def log_run_files(
             files["plots/val_samples.png"] = plot_sample_grid(samples, out / "samples.png")
         log_artifacts(run_id, files)
     return list(files)
+
+
+def check_run(run_id: str, tracking_uri: str, source: Path | str) -> None:
+    """HTRError unless the store holds the run that `source` (e.g. models/run.json) names."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        with store_errors(tracking_uri):
+            MlflowClient(tracking_uri).get_run(run_id)
+    except MlflowException as err:
+        raise HTRError(
+            f"training run {run_id} (from {source}) is not in the MLflow store "
+            f"{tracking_uri}: {err.message.splitlines()[0]}"
+        ) from err
+
+
+@store_errors()
+def logged_model_uri(run_id: str) -> str | None:
+    """The URI of the newest model the run logged, or None."""
+    client = MlflowClient()
+    run = client.get_run(run_id)
+    logged = client.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run_id}'",
+        order_by=[{"field_name": "creation_timestamp", "ascending": False}],
+    )
+    return logged[0].model_uri if logged else None
 
 
 @dataclass(frozen=True)

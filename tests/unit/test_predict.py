@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from pipeline.decoding.ctc_decoders import Candidate
 from pipeline.inference.recognizer import Reading, Recognizer
 from pipeline.predict import answer, parse_args
 from tests.hostile_images import hostile_files, huge_png
+from tests.store_fixtures import locked, snapshot
 
 if TYPE_CHECKING:
     from tests.model_fixtures import TinyProject
@@ -210,3 +212,52 @@ def test_hostile_files_among_the_images_are_named_and_the_rest_still_read(
     assert "Traceback" not in done.stderr and "DecompressionBomb" not in done.stderr
     read = [line.split("\t")[0] for line in done.stdout.splitlines()]
     assert read == [str(images["grey"]), str(images["held"])]
+
+
+def test_a_tracking_uri_at_a_file_that_is_no_database_is_one_line(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    done = predict(str(tmp_path / "x.png"), "--tracking-uri", f"sqlite:///{notes}", cwd=tmp_path)
+    assert done.returncode == 2
+    [line] = errors(done.stderr)
+    assert line.endswith(f"the MLflow store {notes} is not an MLflow database")
+    assert "Traceback" not in done.stderr
+    assert notes.read_text() == "not a database\n"
+
+
+@pytest.mark.slow
+def test_predict_on_a_busy_store_is_one_line(
+    tiny_project: TinyProject, images: dict[str, Path], tmp_path: Path
+) -> None:
+    store = tmp_path / "mlflow.db"
+    shutil.copyfile(tiny_project.root / "mlflow.db", store)
+    with locked(store):
+        done = predict(
+            str(images["grey"]),
+            "--model",
+            tiny_project.champion_uri,
+            "--tracking-uri",
+            f"sqlite:///{store}",
+        )
+    assert done.returncode == 2
+    [line] = errors(done.stderr)
+    assert line.endswith(f"the MLflow store {store} is busy, retry")
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.slow
+def test_predict_with_the_champion_leaves_the_store_untouched(
+    tiny_project: TinyProject, images: dict[str, Path]
+) -> None:
+    root = tiny_project.root
+    before = snapshot(root / "mlartifacts"), snapshot(root / "mlflow.db")
+    done = predict(
+        str(images["grey"]),
+        "--model",
+        tiny_project.champion_uri,
+        "--tracking-uri",
+        tiny_project.tracking_uri,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (snapshot(root / "mlartifacts"), snapshot(root / "mlflow.db")) == before
