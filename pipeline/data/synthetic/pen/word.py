@@ -73,7 +73,7 @@ def render_word(
     strokes = layout_word(text, path, hand, rng, bucket)
     radius = radii(strokes.points, strokes.half_width, pen, x_height, rng)
     ink_pad = float(np.median(radius)) / x_height if len(radius) else 0.0
-    left, top, right, bottom = strokes.word_box
+    left, top, right, bottom = _keep_band(strokes.word_box)
     m_left, m_top, m_right, m_bottom = crop_margins(rng, cfg)
     box = (
         left - ink_pad - m_left,
@@ -89,6 +89,14 @@ def render_word(
     if cfg.exact_height:
         coverage = _to_height(coverage, height)
     return scan(coverage, rng, cfg)
+
+
+def _keep_band(box: Box) -> Box:
+    """The word's box grown to at least the x-height band and half an x-height wide, so a
+    lone `.` sits low, `'` high and `-` in the middle, as in the font renderer's crops."""
+    left, top, right, bottom = box
+    widen = max(0.0, 0.5 - (right - left)) / 2
+    return left - widen, min(top, -1.0), right + widen, max(bottom, 0.0)
 
 
 def word_ink(

@@ -125,6 +125,18 @@ def test_punctuation_only_tokens_render(knobs, mark):
         assert np.percentile(image, 90) - image.min() > 25, (name, mark)
 
 
+def test_punctuation_keeps_its_height_in_the_line(clean):
+    plain = dataclasses.replace(clean, margin=[0.0, 0.0], rotation=[0.0, 0.0], wobble=[0, 0])
+    for name in KINDS:
+        rows = {}
+        for mark in ".'":
+            image = pen.render_word(mark, font(name), np.random.default_rng(0), plain, HEIGHT)
+            ink = image < 150
+            assert ink.shape[0] >= 0.9 * 0.28 * HEIGHT, (name, mark)  # the x-height band
+            rows[mark] = np.flatnonzero(ink.any(axis=1)).mean() / ink.shape[0]
+        assert rows["."] > 0.6 and rows["'"] < 0.4, (name, rows)  # low / high
+
+
 def test_rejects_words_with_spaces_missing_glyphs_or_fonts(knobs, tmp_path):
     rng = np.random.default_rng(0)
     with pytest.raises(HTRError, match="non-empty"):
