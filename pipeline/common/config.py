@@ -102,6 +102,7 @@ class SampleConfig:
 
     Lines (`n_lines`, data.kind=lines only) are runs of `min_line_words`..`max_line_words`
     words of real English sentences; with kind=lines, words and digits become one-word lines.
+    Words and lines are drawn by `renderer` (`pen` reads the `pen` block; `font` ignores it).
     """
 
     n_words: int = MISSING
