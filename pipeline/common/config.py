@@ -32,12 +32,77 @@ class Kind(StrEnum):
     lines = "lines"
 
 
+class Renderer(StrEnum):
+    """How the synthetic words are drawn: font glyphs warped (font) or pen strokes (pen)."""
+
+    font = "font"
+    pen = "pen"
+
+
+@dataclass
+class PenConfig:
+    """The pen-stroke renderer (`data.sample.renderer=pen`): pen, hand, joins and scan.
+
+    A list of two floats is a (low, high) range drawn uniformly per word; lengths are in
+    x-heights (the height of a lower-case 'x'), so they hold at any image height; `p_*`
+    are probabilities per word.
+    """
+
+    x_height: list[float] = MISSING  # x-height as a fraction of data.sample.render_height
+    exact_height: bool = MISSING  # resize every crop to render_height (else it follows the ink)
+    supersample: int = MISSING  # strokes drawn at this many times the output resolution
+    skeleton_buckets: list[int] = MISSING  # x-heights (px) at which glyph centre lines are cut
+    p_filled: float = MISSING  # words drawn as the font's own (thinned) fill, not a pen line
+    filled_thinning: list[float] = MISSING  # fill mode: the font's half width times this
+    filled_max_half_width: float = MISSING  # fill mode: widest half stroke
+    pen_width: list[float] = MISSING
+    pen_min_px: float = MISSING  # narrowest stroke, output pixels
+    pressure: list[float] = MISSING  # std of log stroke width along the strokes
+    pressure_cell: list[float] = MISSING  # how far pressure stays alike
+    char_scale: list[float] = MISSING  # std of log relative size per letter
+    char_rotation: list[float] = MISSING  # std of rotation per letter, degrees
+    char_baseline: list[float] = MISSING  # std of baseline offset per letter
+    spacing: list[float] = MISSING  # mean extra gap between letters
+    spacing_jitter: list[float] = MISSING  # std of each gap
+    width_scale: list[float] = MISSING  # horizontal stretch of the whole word
+    width_normalise: float = MISSING  # pull narrow/wide fonts toward average width (0: off)
+    slant: list[float] = MISSING  # shear at the word's start
+    slant_drift: list[float] = MISSING  # change of slant from first to last letter
+    slant_jitter: float = MISSING  # std of per-letter slant change
+    rotation: list[float] = MISSING  # baseline tilt of the word, degrees
+    wobble: list[float] = MISSING  # amplitude of a smooth displacement
+    wobble_wavelength: list[float] = MISSING
+    p_joined_style: float = MISSING  # words whose writer joins letters
+    p_join: list[float] = MISSING  # for such a writer, share of letter pairs joined
+    join_max_gap: float = MISSING  # no join across a wider gap
+    join_sag: list[float] = MISSING  # how far a join dips below the straight line
+    paper: list[float] = MISSING  # paper grey level
+    ink: list[float] = MISSING  # darkest ink grey level
+    ink_variation: list[float] = MISSING  # smooth fading of the ink along the strokes
+    texture: list[float] = MISSING  # paper texture amplitude, grey levels
+    noise: list[float] = MISSING  # pixel noise std, grey levels
+    blur: list[float] = MISSING  # gaussian blur sigma, output pixels
+    p_resample: float = MISSING  # images downsampled then upsampled
+    resample: list[float] = MISSING  # downsampling factor
+    p_ruling: float = MISSING  # a faint printed ruling line
+    ruling_level: list[float] = MISSING  # its darkness (fraction of the paper)
+    p_fragment_top: float = MISSING  # descenders of the line above poke in at the top
+    p_fragment_bottom: float = MISSING  # ascenders of the line below poke in at the bottom
+    fragment_depth: list[float] = MISSING  # how far a fragment reaches in
+    margin: list[float] = MISSING  # top/bottom crop margin (<0 cuts into the ink)
+    margin_sides: list[float] = MISSING  # left/right crop margin
+    p_jpeg: float = MISSING  # images saved as JPEG once
+    jpeg_quality: list[int] = MISSING
+    contrast: list[float] = MISSING  # factor on the ink-paper contrast
+
+
 @dataclass
 class SampleConfig:
     """The offline synthetic data set: rendered words, real MNIST digits, rendered lines.
 
     Lines (`n_lines`, data.kind=lines only) are runs of `min_line_words`..`max_line_words`
     words of real English sentences; with kind=lines, words and digits become one-word lines.
+    Words and lines are drawn by `renderer` (`pen` reads the `pen` block; `font` ignores it).
     """
 
     n_words: int = MISSING
@@ -58,6 +123,9 @@ class SampleConfig:
     max_length: int = MISSING
     digit_scale: int = MISSING
     workers: int = MISSING
+    renderer: Renderer = MISSING
+    family_weight_power: float = MISSING  # a font among n variants of one design weighs n**-power
+    pen: PenConfig = field(default_factory=PenConfig)
 
 
 @dataclass

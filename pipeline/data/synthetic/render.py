@@ -165,7 +165,7 @@ def _affine(ink: np.ndarray, baseline: int, style: Style) -> tuple[np.ndarray, i
     return np.asarray(image, dtype=np.float32) / 255.0, baseline + extra
 
 
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:
+def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:
     """Zero-mean, unit-scale noise that varies smoothly over `cell` pixels."""
     h, w = shape
     coarse = rng.standard_normal((max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)))
@@ -179,8 +179,8 @@ def _elastic(ink: np.ndarray, style: Style, rng: np.random.Generator) -> np.ndar
         return ink
     amplitude = style.elastic * style.x_height
     cell = style.x_height * rng.uniform(0.8, 1.6)
-    dx = _smooth_noise(rng, ink.shape, cell) * amplitude
-    dy = _smooth_noise(rng, ink.shape, cell) * amplitude
+    dx = smooth_noise(rng, ink.shape, cell) * amplitude
+    dy = smooth_noise(rng, ink.shape, cell) * amplitude
     rows, cols = np.mgrid[0 : ink.shape[0], 0 : ink.shape[1]].astype(np.float32)
     return ndimage.map_coordinates(ink, [rows + dy, cols + dx], order=1, mode="constant")
 
@@ -271,7 +271,7 @@ def _compose(
     h, w = ink.shape
     paper = np.full((h, w), style.paper, np.float32)
     if style.texture:
-        paper += _smooth_noise(rng, (h, w), max(3.0, style.x_height * 0.3)) * style.texture
+        paper += smooth_noise(rng, (h, w), max(3.0, style.x_height * 0.3)) * style.texture
     if style.gradient:
         angle = rng.uniform(0, 2 * math.pi)
         ys, xs = np.mgrid[0:h, 0:w]

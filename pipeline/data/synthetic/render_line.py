@@ -5,12 +5,14 @@ varied a little per word (size, slant, stretch, tilt), so the words of a line lo
 but not stamped. Words sit on a baseline that follows a slight overall slope plus a slow
 wave and a small per-word jitter, with varied gaps between them; punctuation is part of
 the word it follows ("Gaitskell,"), as in natural writing. The ink is then laid on one
-sheet of paper, so texture, gradient and noise run across the whole line.
+sheet of paper, so texture, gradient and noise run across the whole line. `lay_words` is
+the layout alone, which the pen renderer (`pen.line`) uses with its own words.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,20 +82,42 @@ def line_ink(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Ink coverage (float32 0..1) of the words laid along one drifting baseline."""
+
+    def word_ink(word: str, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+        return render.word_ink(word, font_path, _word_style(style, layout, rng), rng)
+
+    return lay_words(words, word_ink, style.x_height, layout, rng)
+
+
+WordInk = Callable[[str, np.random.Generator], tuple[np.ndarray, int]]
+
+
+def lay_words(
+    words: list[str],
+    word_ink: WordInk,
+    x_height: float,
+    layout: LineLayout,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Ink coverage of words laid along one drifting baseline, whatever draws each word.
+
+    `word_ink(word, rng)` gives a word's ink coverage and its baseline row; `x_height`
+    (pixels) is the unit of the layout's gaps and drift.
+    """
     pieces, lefts, rows = [], [], []
     x = 0.0
     for word in words:
-        ink, baseline = render.word_ink(word, font_path, _word_style(style, layout, rng), rng)
+        ink, baseline = word_ink(word, rng)
         ink = _columns(ink)
         centre = x + ink.shape[1] / 2
-        drift = layout.wave * math.sin(2 * math.pi * centre / (layout.wavelength * style.x_height))
+        drift = layout.wave * math.sin(2 * math.pi * centre / (layout.wavelength * x_height))
         drift += rng.normal(0.0, layout.jitter)
-        y = -math.tan(math.radians(layout.slope)) * centre + drift * style.x_height
+        y = -math.tan(math.radians(layout.slope)) * centre + drift * x_height
         pieces.append(ink)
         lefts.append(round(x))
         rows.append(round(y) - baseline)  # top row of the piece relative to the line's baseline
-        gap = layout.gap * math.exp(rng.normal(0.0, layout.gap_spread)) * style.x_height
-        x += ink.shape[1] + max(gap, 0.25 * style.x_height)
+        gap = layout.gap * math.exp(rng.normal(0.0, layout.gap_spread)) * x_height
+        x += ink.shape[1] + max(gap, 0.25 * x_height)
     top = min(rows)
     height = max(r + p.shape[0] for r, p in zip(rows, pieces, strict=True)) - top
     width = max(left + p.shape[1] for left, p in zip(lefts, pieces, strict=True))
@@ -102,6 +126,14 @@ def line_ink(
         region = canvas[row - top : row - top + piece.shape[0], left : left + piece.shape[1]]
         np.maximum(region, piece, out=region)
     return canvas
+
+
+def check_line(text: str) -> list[str]:
+    """The words of a line; HTRError unless they are separated by single spaces."""
+    words = text.split(" ")
+    if not text or any(not w or any(c.isspace() for c in w) for w in words):
+        raise HTRError(f"cannot render line {text!r}: words must be separated by single spaces")
+    return words
 
 
 def render_line(
@@ -115,9 +147,7 @@ def render_line(
 
     `height` is the typical height of one word's image, as in `render.render_word`.
     """
-    words = text.split(" ")
-    if not text or any(not w or any(c.isspace() for c in w) for w in words):
-        raise HTRError(f"cannot render line {text!r}: words must be separated by single spaces")
+    words = check_line(text)
     path = str(font_path)
     if not Path(path).is_file():
         raise HTRError(f"font file not found: {path}")

@@ -3,9 +3,10 @@
 Written in IAM's layout (words.txt and words/<form>/<form-writer>/<id>.png, or lines.txt
 and lines/... for data.kind=lines) so the same reader handles it and the real database.
 With kind=lines, `n_lines` sentence lines are rendered and the words and digits become
-one-word lines (`data=sample_mixed`). Every sample has its own random generator derived
-from (seed, stream, index), so the output is byte-identical whatever the number of
-worker processes.
+one-word lines (`data=sample_mixed`). Words and lines are drawn by `data.sample.renderer`:
+`font` (`render`, `render_line`) or `pen` (`pen`); texts and fonts are planned the same way
+for both. Every sample has its own random generator derived from (seed, stream, index), so
+the output is byte-identical whatever the number of worker processes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,10 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from pipeline.common.atomic import atomic_file
+from pipeline.common.config import PenConfig, Renderer
 from pipeline.common.errors import HTRError
 from pipeline.data.iam import index as iam
-from pipeline.data.synthetic import digits, fonts, render, render_line, sentences, vocabulary
+from pipeline.data.synthetic import digits, fonts, pen, render, render_line, sentences, vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ def plan_words(
     for index in range(n):
         rng = _rng(seed, stream, index)
         text = vocabulary.draw_text(vocab, rng, sample)
-        plan.append((text, font_names[int(rng.integers(len(font_names)))]))
+        plan.append((text, fonts.choose_font(text, font_names, sample.family_weight_power, rng)))
     return plan
 
 
@@ -80,7 +83,7 @@ def plan_lines(
     for index in range(n):
         rng = _rng(seed, stream, index)
         text = sentences.sample_line(rng, corpus, sample.min_line_words, sample.max_line_words)
-        plan.append((text, font_names[int(rng.integers(len(font_names)))]))
+        plan.append((text, fonts.choose_font(text, font_names, sample.family_weight_power, rng)))
     return plan
 
 
@@ -93,9 +96,35 @@ def _draw_word(text: str, font: str, seed: int, index: int, height: int) -> np.n
     return render.render_word(text, fonts.font_path(font), _rng(seed, _RENDER, index), height)
 
 
+def _draw_pen_word(
+    knobs: PenConfig, text: str, font: str, seed: int, index: int, height: int
+) -> np.ndarray:
+    rng = _rng(seed, _RENDER, index)
+    return pen.render_word(text, fonts.font_path(font), rng, knobs, height)
+
+
+Drawer = Callable[[str, str, int, int, int], np.ndarray]
+
+
+def drawers(sample: DictConfig) -> tuple[Drawer, Drawer]:
+    """The word and line renderers `data.sample.renderer` names, as picklable (text, font,
+    seed, index, height) -> image functions for the worker processes."""
+    if sample.renderer == Renderer.pen:
+        knobs = pen.knobs(sample)
+        return partial(_draw_pen_word, knobs), partial(_draw_pen_line, knobs)
+    return _draw_word, _draw_line
+
+
 def _draw_line(text: str, font: str, seed: int, index: int, height: int) -> np.ndarray:
     rng = _rng(seed, _LINE_RENDER, index)
     return render_line.render_line(text, fonts.font_path(font), rng, height)
+
+
+def _draw_pen_line(
+    knobs: PenConfig, text: str, font: str, seed: int, index: int, height: int
+) -> np.ndarray:
+    rng = _rng(seed, _LINE_RENDER, index)
+    return pen.render_line(text, fonts.font_path(font), rng, knobs, height)
 
 
 def _components(image: np.ndarray, grey: int) -> int:
@@ -228,6 +257,10 @@ def check_mix(sample: DictConfig) -> None:
     for key in ("n_words", "n_digits", "n_lines"):
         if sample[key] < 0:
             raise HTRError(f"data.sample.{key} must not be negative, got {sample[key]}")
+    if sample.family_weight_power < 0:
+        raise HTRError(
+            f"data.sample.family_weight_power must be >= 0, got {sample.family_weight_power}"
+        )
     for key in ("vocabulary_size", "max_length", "digit_scale", "render_height", "workers"):
         if sample[key] < 1:
             raise HTRError(f"data.sample.{key} must be at least 1, got {sample[key]}")
@@ -249,11 +282,12 @@ def build_sample(cfg: DictConfig, out_dir: Path) -> dict:
     names = fonts.training_fonts(list(sample.fonts), list(sample.held_out_fonts))
     plan = plan_words(sample, cfg.data.seed, sample.n_words, names)
     ids = [sample_id(WORD_PREFIX, i) for i in range(len(plan))]
-    records = _entries(ids, plan, _render(cfg, out_dir, _draw_word, ids, plan, "word"))
+    draw_word, draw_line = drawers(sample)
+    records = _entries(ids, plan, _render(cfg, out_dir, draw_word, ids, plan, "word"))
     digit_records = _write_digits(cfg, out_dir)
     line_plan = plan_lines(sample, cfg.data.seed, sample.n_lines, names)
     line_ids = [line_id(LINE_PREFIX, i) for i in range(len(line_plan))]
-    rows = _render(cfg, out_dir, _draw_line, line_ids, line_plan, "line")
+    rows = _render(cfg, out_dir, draw_line, line_ids, line_plan, "line")
     records += digit_records + _entries(line_ids, line_plan, rows)
     _write_index(out_dir, kind, records)
     report = {
@@ -264,6 +298,7 @@ def build_sample(cfg: DictConfig, out_dir: Path) -> dict:
         "longest_line": max((len(text) for text, _ in line_plan), default=0),
         "fonts_used": sorted({font for _, font in plan + line_plan}),
         "held_out_fonts": list(sample.held_out_fonts),
+        "renderer": str(sample.renderer),
         "seed": cfg.data.seed,
     }
     # Timing is logged, not reported: the report is part of a DVC output that must be
@@ -290,15 +325,16 @@ def render_held_out_lines(cfg: DictConfig, n: int, seed: int) -> list[tuple[np.n
     sample = cfg.data.sample
     paths = _held_out_fonts(sample)
     plan = plan_lines(sample, seed, n, list(paths), stream=_HELD_OUT_LINE_TEXT)
-    return [
-        (
-            render_line.render_line(
-                text, paths[font], _rng(seed, _HELD_OUT_LINE_RENDER, i), sample.render_height
-            ),
-            text,
-        )
-        for i, (text, font) in enumerate(plan)
-    ]
+    knobs = pen.knobs(sample) if sample.renderer == Renderer.pen else None
+    out = []
+    for index, (text, font) in enumerate(plan):
+        rng = _rng(seed, _HELD_OUT_LINE_RENDER, index)
+        if knobs is None:
+            image = render_line.render_line(text, paths[font], rng, sample.render_height)
+        else:
+            image = pen.render_line(text, paths[font], rng, knobs, sample.render_height)
+        out.append((image, text))
+    return out
 
 
 def render_held_out(
@@ -313,10 +349,15 @@ def render_held_out(
     held_out = list(paths)
     seed = cfg.data.seed if seed is None else seed
     plan = plan_words(sample, seed, n, held_out, stream=_HELD_OUT_TEXT)
+    knobs = pen.knobs(sample) if sample.renderer == Renderer.pen else None
     out = []
     for index, (text, font) in enumerate(plan):
         rng = _rng(seed, _HELD_OUT_RENDER, index)
         if words:
             text = words[int(rng.integers(len(words)))]
-        out.append((render.render_word(text, paths[font], rng, sample.render_height), text))
+        if knobs is None:
+            image = render.render_word(text, paths[font], rng, sample.render_height)
+        else:
+            image = pen.render_word(text, paths[font], rng, knobs, sample.render_height)
+        out.append((image, text))
     return out
