@@ -65,6 +65,12 @@ def _peer_rate(python: str, src: Path, raw: Path, batches: int) -> tuple[float, 
     return result["images_per_s"], result["cpu_cores"]
 
 
+def _report_peer(args: argparse.Namespace, raw: Path) -> tuple[float, float]:
+    rate, cores = _peer_rate(args.simplehtr_python, args.simplehtr_src, raw, args.peer_batches)
+    print(f"SimpleHTR (own code, batch 100)  {rate:7.1f} img/s  cpu {cores:.2f} cores")
+    return rate, cores
+
+
 def _latency_ms(fn, x: np.ndarray, repeats: int) -> float:
     fn(x)
     start = time.perf_counter()
@@ -89,13 +95,7 @@ def main() -> None:
     raw = project_path(base, base.paths.raw, base.data.name)
     peer_rates = []
     if peer:
-        peer_rates.append(
-            _peer_rate(args.simplehtr_python, args.simplehtr_src, raw, args.peer_batches)
-        )
-        print(
-            f"SimpleHTR (own code, batch 100)  {peer_rates[-1][0]:7.1f} img/s  "
-            f"cpu {peer_rates[-1][1]:.2f} cores"
-        )
+        peer_rates.append(_report_peer(args, raw))
     rates = {}
     for spec in args.models:
         cfg = compose(_overrides(spec, args.data))
@@ -111,13 +111,7 @@ def main() -> None:
             f" batch-64 {many:6.1f} ms"
         )
     if peer:
-        peer_rates.append(
-            _peer_rate(args.simplehtr_python, args.simplehtr_src, raw, args.peer_batches)
-        )
-        print(
-            f"SimpleHTR (own code, batch 100)  {peer_rates[-1][0]:7.1f} img/s  "
-            f"cpu {peer_rates[-1][1]:.2f} cores"
-        )
+        peer_rates.append(_report_peer(args, raw))
     reference = float(np.mean([r for r, _ in peer_rates])) if peer else rates[args.models[0]]
     name = "SimpleHTR (mean of both runs)" if peer else args.models[0]
     for spec, rate in rates.items():
