@@ -29,7 +29,9 @@ def run_stage(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
 
 def params_copy(tmp_path: Path, text: str | None = None) -> list[str]:
     path = tmp_path / "params.yaml"
-    path.write_text((ROOT / "params.yaml").read_text() if text is None else text)
+    text = (ROOT / "params.yaml").read_text() if text is None else text
+    # a stage that got past its checks by mistake must not write into the project
+    path.write_text(text.replace("  root: .\n", f"  root: {tmp_path}\n", 1))
     return ["-cd", str(tmp_path), "-cn", "params"]
 
 
@@ -64,7 +66,7 @@ def test_an_unknown_choice_lists_the_choices(tmp_path) -> None:
 
 
 def test_invalid_yaml_names_the_file_and_line(tmp_path) -> None:
-    text = (ROOT / "params.yaml").read_text().replace("batch_size: 16", "batch_size: [16", 1)
+    text = (ROOT / "params.yaml").read_text() + "broken: [1, 2\n"
     result = run_stage(tmp_path, *params_copy(tmp_path, text))
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
