@@ -430,13 +430,18 @@ def compose_raw(config_dir: Path, config_name: str, overrides: list[str]) -> Dic
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
 
-    source = "conf/" if Path(config_dir) == CONF_DIR else f"{config_name}.yaml"
+    source = source_name(config_dir, config_name)
     try:
         config_dir = Path(config_dir).resolve()
         with _COMPOSE_LOCK, initialize_config_dir(str(config_dir), version_base="1.3"):
             return hydra_compose(config_name=config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as err:
         raise HTRError(f"invalid config {source}: {explain_hydra_error(err)}") from err
+
+
+def source_name(config_dir: Path | str, config_name: str) -> str:
+    """How errors name a composed config: `conf/` for ours, else the file (`params.yaml`)."""
+    return "conf/" if Path(config_dir).resolve() == CONF_DIR else f"{config_name}.yaml"
 
 
 def explain_hydra_error(err: Exception) -> str:

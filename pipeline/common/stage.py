@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import yaml
 from omegaconf import DictConfig
 
-from pipeline.common.config import CONF_DIR, compose_raw, validate
+from pipeline.common.config import CONF_DIR, compose_raw, source_name, validate
 from pipeline.common.errors import HTRError
 
 T = TypeVar("T")
@@ -81,8 +81,7 @@ def preflight(argv: Sequence[str]) -> None:
     name = options.get("name", "config")
     name = name.removesuffix(".yaml")
     _check_yaml(config_dir / f"{name}.yaml")
-    source = "conf/" if config_dir == CONF_DIR else f"{name}.yaml"
-    validate(compose_raw(config_dir, name, overrides), source=source)
+    validate(compose_raw(config_dir, name, overrides), source=source_name(config_dir, name))
 
 
 def _check_yaml(path: Path) -> None:

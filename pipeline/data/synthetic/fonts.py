@@ -71,6 +71,19 @@ def charset(path: Path) -> frozenset[str]:
     return frozenset(chr(code) for code in cmap)
 
 
+def existing_font(font_path: Path | str, text: str | None = None) -> str:
+    """The font's path as a string, checked once for every renderer: HTRError if the file is
+    missing or, given `text`, if the font lacks a glyph for one of its (non-space) characters."""
+    path = str(font_path)
+    if not Path(path).is_file():
+        raise HTRError(f"font file not found: {path}")
+    if text is not None:
+        missing = sorted(set(text) - {" "} - charset(Path(path)))
+        if missing:
+            raise HTRError(f"font {Path(path).stem} has no glyph for {''.join(missing)!r}")
+    return path
+
+
 def family(name: str) -> str:
     """A font's design family: the superfamily for school-hand variants, else its name."""
     return next((f for f in SUPERFAMILIES if name.startswith(f + "-")), name)

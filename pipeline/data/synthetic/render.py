@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from pipeline.common.errors import HTRError
+from pipeline.data.synthetic.fonts import existing_font
 
 _REFERENCE_SIZE = 100
 
@@ -300,9 +301,7 @@ def render_word(
     """A grayscale uint8 image of `text` in the font, dark ink on light paper."""
     if not text or any(char.isspace() for char in text):
         raise HTRError(f"cannot render {text!r}: a word must be non-empty without spaces")
-    path = str(font_path)
-    if not Path(path).is_file():
-        raise HTRError(f"font file not found: {path}")
+    path = existing_font(font_path)
     style = style or sample_style(rng, height)
     ink, baseline = word_ink(text, path, style, rng)
     return ink_on_paper(crop_to_ink(ink, style, baseline), style, rng)

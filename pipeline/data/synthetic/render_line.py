@@ -20,6 +20,7 @@ import numpy as np
 
 from pipeline.common.errors import HTRError
 from pipeline.data.synthetic import render
+from pipeline.data.synthetic.fonts import existing_font
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,7 @@ def render_line(
     `height` is the typical height of one word's image, as in `render.render_word`.
     """
     words = check_line(text)
-    path = str(font_path)
-    if not Path(path).is_file():
-        raise HTRError(f"font file not found: {path}")
+    path = existing_font(font_path)
     style = style or render.sample_style(rng, height)
     ink = line_ink(words, path, style, sample_layout(rng), rng)
     return render.ink_on_paper(render.crop_to_ink(ink, style), replace(style, underline=False), rng)

@@ -320,20 +320,35 @@ def _held_out_fonts(sample: DictConfig) -> dict[str, Path]:
     return {name: fonts.font_path(name) for name in held_out}
 
 
+HeldOutDrawer = Callable[[str, Path, np.random.Generator], np.ndarray]
+
+
+def _held_out_drawers(sample: DictConfig) -> tuple[HeldOutDrawer, HeldOutDrawer]:
+    """The word and line renderers `data.sample.renderer` names, for the held-out checks
+    (which draw with their own random streams, in this process)."""
+    height = sample.render_height
+    if sample.renderer == Renderer.pen:
+        knobs = pen.knobs(sample)
+        return (
+            lambda text, path, rng: pen.render_word(text, path, rng, knobs, height),
+            lambda text, path, rng: pen.render_line(text, path, rng, knobs, height),
+        )
+    return (
+        lambda text, path, rng: render.render_word(text, path, rng, height),
+        lambda text, path, rng: render_line.render_line(text, path, rng, height),
+    )
+
+
 def render_held_out_lines(cfg: DictConfig, n: int, seed: int) -> list[tuple[np.ndarray, str]]:
     """`n` text lines in the held-out fonts only (sentence runs as in the lines data set)."""
     sample = cfg.data.sample
     paths = _held_out_fonts(sample)
     plan = plan_lines(sample, seed, n, list(paths), stream=_HELD_OUT_LINE_TEXT)
-    knobs = pen.knobs(sample) if sample.renderer == Renderer.pen else None
+    _, draw_line = _held_out_drawers(sample)
     out = []
     for index, (text, font) in enumerate(plan):
         rng = _rng(seed, _HELD_OUT_LINE_RENDER, index)
-        if knobs is None:
-            image = render_line.render_line(text, paths[font], rng, sample.render_height)
-        else:
-            image = pen.render_line(text, paths[font], rng, knobs, sample.render_height)
-        out.append((image, text))
+        out.append((draw_line(text, paths[font], rng), text))
     return out
 
 
@@ -349,15 +364,11 @@ def render_held_out(
     held_out = list(paths)
     seed = cfg.data.seed if seed is None else seed
     plan = plan_words(sample, seed, n, held_out, stream=_HELD_OUT_TEXT)
-    knobs = pen.knobs(sample) if sample.renderer == Renderer.pen else None
+    draw_word, _ = _held_out_drawers(sample)
     out = []
     for index, (text, font) in enumerate(plan):
         rng = _rng(seed, _HELD_OUT_RENDER, index)
         if words:
             text = words[int(rng.integers(len(words)))]
-        if knobs is None:
-            image = render.render_word(text, paths[font], rng, sample.render_height)
-        else:
-            image = pen.render_word(text, paths[font], rng, knobs, sample.render_height)
-        out.append((image, text))
+        out.append((draw_word(text, paths[font], rng), text))
     return out

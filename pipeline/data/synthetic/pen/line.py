@@ -15,7 +15,7 @@ import numpy as np
 
 from pipeline.common.config import PenConfig
 from pipeline.common.errors import HTRError
-from pipeline.data.synthetic.fonts import charset
+from pipeline.data.synthetic.fonts import existing_font
 from pipeline.data.synthetic.pen.layout import Hand, sample_hand
 from pipeline.data.synthetic.pen.scan import crop_margins, scan
 from pipeline.data.synthetic.pen.stroke import sample_pen
@@ -55,12 +55,7 @@ def render_line(
     `height` is the typical height of one word's image, as in `pen.render_word`.
     """
     words = check_line(text)
-    path = str(font_path)
-    if not Path(path).is_file():
-        raise HTRError(f"font file not found: {path}")
-    missing = sorted(set(text) - {" "} - charset(Path(path)))
-    if missing:
-        raise HTRError(f"font {Path(path).stem} has no glyph for {''.join(missing)!r}")
+    path = existing_font(font_path, text)
     hand = sample_hand(rng, cfg, height)
     pen = sample_pen(rng, cfg)
     layout = sample_layout(rng)

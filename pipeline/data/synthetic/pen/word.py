@@ -16,7 +16,7 @@ from PIL import Image
 
 from pipeline.common.config import PenConfig
 from pipeline.common.errors import HTRError
-from pipeline.data.synthetic.fonts import charset
+from pipeline.data.synthetic.fonts import existing_font
 from pipeline.data.synthetic.pen.glyphs import bucket_for, glyph
 from pipeline.data.synthetic.pen.layout import Hand, layout_word, sample_hand
 from pipeline.data.synthetic.pen.scan import crop_margins, scan
@@ -58,14 +58,9 @@ def render_word(
 
     `height` is the typical image height (a word with ascenders and descenders).
     """
-    path = str(font_path)
     if not text or any(c.isspace() for c in text):
         raise HTRError(f"cannot render {text!r}: a word must be non-empty without spaces")
-    if not Path(path).is_file():
-        raise HTRError(f"font file not found: {path}")
-    missing = sorted(set(text) - charset(Path(path)))
-    if missing:
-        raise HTRError(f"font {Path(path).stem} has no glyph for {''.join(missing)!r}")
+    path = existing_font(font_path, text)
     hand = sample_hand(rng, cfg, height)
     pen = sample_pen(rng, cfg)
     x_height = hand.x_height
