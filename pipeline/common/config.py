@@ -33,10 +33,12 @@ class Kind(StrEnum):
 
 
 class Renderer(StrEnum):
-    """How the synthetic words are drawn: font glyphs warped (font) or pen strokes (pen)."""
+    """How the synthetic words are drawn: font glyphs warped (font), pen strokes (pen), or
+    each sample by either, the pen with probability `data.sample.pen_share` (mixed)."""
 
     font = "font"
     pen = "pen"
+    mixed = "mixed"
 
 
 @dataclass
@@ -124,6 +126,10 @@ class SampleConfig:
     digit_scale: int = MISSING
     workers: int = MISSING
     renderer: Renderer = MISSING
+    # which MNIST digits data sets use (the first n_digits of this seed's order): the same for
+    # every data set, so the rest stay unseen by all of them (the held-out digit check)
+    digit_seed: int = MISSING
+    pen_share: float = MISSING  # renderer=mixed: the share of samples drawn by the pen
     family_weight_power: float = MISSING  # a font among n variants of one design weighs n**-power
     pen: PenConfig = field(default_factory=PenConfig)
 
@@ -181,6 +187,8 @@ class PathsConfig:
     lmdb: str = MISSING
     models: str = MISSING
     feedback: str = MISSING
+    # the base model of the frozen `pretrain` stage (train.init=pretrained starts from it)
+    pretrained: str = MISSING
 
 
 @dataclass
@@ -205,6 +213,8 @@ class ModelConfig:
     width: int = MISSING
     # true: any input width (lines), `width` is the cap in training; see preprocess.fit_ink
     variable_width: bool = MISSING
+    # slant correction in the one preprocessing path (pipeline.models.preprocess.deslant)
+    deslant: bool = MISSING
 
 
 @dataclass
@@ -264,6 +274,8 @@ class TrainConfig:
     mixed_precision: bool = MISSING
     val_max_samples: int | None = MISSING
     resume: bool = MISSING
+    # null: from scratch; `pretrained`: the pretrain stage's base model; else a .keras file
+    init: str | None = MISSING
 
 
 class WordBeamMode(StrEnum):

@@ -13,9 +13,10 @@ from typing import Any
 
 import keras
 
-from pipeline.common.artifacts import CHARSET_FILE, CORPUS_FILE
+from pipeline.common.artifacts import CHARSET_FILE, CORPUS_FILE, PREPROCESS_FILE
 from pipeline.common.charset import Charset
 from pipeline.common.errors import HTRError
+from pipeline.models import NO_NORMALISATION, Preprocessing
 from pipeline.tracking import load_keras_model, open_store, store_errors
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class ModelFiles:
     charset: Charset
     corpus: list[str]
     source: ModelSource
+    # how inputs are normalised for this model (none for models older than preprocess.json)
+    preprocessing: Preprocessing = NO_NORMALISATION
 
 
 def load_model_files(uri: str, tracking_uri: str | None = None) -> ModelFiles:
@@ -61,7 +64,9 @@ def _load_local(path: Path) -> ModelFiles:
     model = load_keras_model(path)
     charset = Charset.load(path.parent / CHARSET_FILE)
     corpus = _read_corpus(path.parent / CORPUS_FILE)
-    return ModelFiles(model, charset, corpus, ModelSource(uri=str(path), load_uri=str(path)))
+    preprocessing = Preprocessing.load(path.parent / PREPROCESS_FILE)
+    source = ModelSource(uri=str(path), load_uri=str(path))
+    return ModelFiles(model, charset, corpus, source, preprocessing)
 
 
 def _load_mlflow(uri: str, tracking_uri: str | None) -> ModelFiles:
@@ -76,7 +81,9 @@ def _load_mlflow(uri: str, tracking_uri: str | None) -> ModelFiles:
         charset = Charset.load(charset_path)
         corpus_path = _download(source.run_id, CORPUS_FILE, Path(tmp))
         corpus = _read_corpus(corpus_path) if corpus_path else []
-    return ModelFiles(model, charset, corpus, source)
+        preprocess_path = _download(source.run_id, PREPROCESS_FILE, Path(tmp))
+        preprocessing = Preprocessing.load(preprocess_path) if preprocess_path else NO_NORMALISATION
+    return ModelFiles(model, charset, corpus, source, preprocessing)
 
 
 def _read_corpus(path: Path) -> list[str]:

@@ -38,7 +38,14 @@ from pipeline.decoding import (
 )
 from pipeline.inference.loading import ModelSource, load_model_files
 from pipeline.inference.predictor import compiled_predictor
-from pipeline.models import MAX_INFERENCE_ASPECT, fit_to_input, pad_batch, prepare_foreign
+from pipeline.models import (
+    MAX_INFERENCE_ASPECT,
+    NO_NORMALISATION,
+    Preprocessing,
+    fit_to_input,
+    pad_batch,
+    prepare_foreign,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +92,7 @@ class Recognizer:
         *,
         source: ModelSource | None = None,
         root: str | Path = ".",
+        preprocessing: Preprocessing = NO_NORMALISATION,
     ) -> None:
         classes = model.output_shape[-1]
         if classes != charset.num_classes:
@@ -98,6 +106,7 @@ class Recognizer:
         self.cfg_decode = decode_config(cfg_decode)
         self.source = source
         self.root = Path(root)
+        self.preprocessing = preprocessing
         self.height = int(model.input_shape[1])
         # None: a variable-width (line) model, fed each image at its own width
         self.width: int | None = model.input_shape[2]
@@ -105,7 +114,7 @@ class Recognizer:
         cap = MAX_INFERENCE_ASPECT * self.height if variable else self.width
         self._predict = compiled_predictor(model)
         self._fit = tf.function(
-            lambda image: fit_to_input(image, self.height, cap, variable),
+            lambda image: fit_to_input(image, self.height, cap, variable, preprocessing),
             input_signature=[tf.TensorSpec([None, None, 1], tf.uint8)],
         )
         self._predict(self._fit(tf.zeros((2, 2, 1), tf.uint8)).numpy()[None])
@@ -123,7 +132,13 @@ class Recognizer:
         """Load a local `.keras` file or an MLflow model URI (models:/…, runs:/…) once."""
         files = load_model_files(uri, tracking_uri)
         return cls(
-            files.model, files.charset, files.corpus, cfg_decode, source=files.source, root=root
+            files.model,
+            files.charset,
+            files.corpus,
+            cfg_decode,
+            source=files.source,
+            root=root,
+            preprocessing=files.preprocessing,
         )
 
     @property

@@ -6,7 +6,7 @@ import tensorflow as tf
 from omegaconf import DictConfig
 
 from pipeline.common.charset import Charset
-from pipeline.models import WIDTH_BUCKET, fit_ink, to_ink
+from pipeline.models import WIDTH_BUCKET, Preprocessing, fit_ink, normalise
 from pipeline.training import augment
 from pipeline.training.dataset import make_dataset
 
@@ -23,7 +23,7 @@ def label_encoder(charset: Charset) -> tf.keras.layers.StringLookup:
 
 
 def _model_input(cfg: DictConfig, image: tf.Tensor, train: bool) -> tf.Tensor:
-    ink = to_ink(image)
+    ink = normalise(image, Preprocessing(deslant=cfg.model.deslant))
     if train and cfg.augment.enabled:
         ink = augment.geometric(ink, cfg.augment)
     ink = fit_ink(ink, cfg.model.height, cfg.model.width, cfg.model.variable_width)

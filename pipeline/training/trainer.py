@@ -27,6 +27,7 @@ from pipeline.common.artifacts import (
     CORPUS_FILE,
     HISTORY_FILE,
     MODEL_FILE,
+    PREPROCESS_FILE,
     RUN_FILE,
     TRAIN_METRICS_FILE,
 )
@@ -35,8 +36,9 @@ from pipeline.common.config import project_path
 from pipeline.common.errors import HTRError
 from pipeline.data import load_charset, read_metadata, split_store
 from pipeline.inference import compiled_predictor
-from pipeline.models import check_label_length, ctc_loss, logits_model
+from pipeline.models import Preprocessing, check_label_length, ctc_loss, logits_model
 from pipeline.training.batches import model_batches
+from pipeline.training.init import initialise
 from pipeline.training.monitor import Checkpointer, MonitorState, TrainingMonitor
 from pipeline.training.strategy import make_strategy
 
@@ -89,12 +91,15 @@ def write_corpus(cfg: DictConfig, path: Path) -> Path:
     return path
 
 
-def _write_outputs(models: Path, model: keras.Model, charset, state: MonitorState) -> None:
+def _write_outputs(
+    models: Path, model: keras.Model, charset, preprocessing: Preprocessing, state: MonitorState
+) -> None:
     models.mkdir(parents=True, exist_ok=True)
     tmp = models / f".{MODEL_FILE}.tmp.keras"
     model.save(tmp)
     tmp.replace(models / MODEL_FILE)
     charset.save(models / CHARSET_FILE)
+    preprocessing.save(models / PREPROCESS_FILE)
     best = state.history[state.best_epoch] if state.history else {}
     metrics = {
         "best_val_cer": state.best_cer,
@@ -139,6 +144,7 @@ def train(cfg: DictConfig) -> TrainResult:
     strategy = make_strategy(cfg.train.strategy)
     with strategy.scope():
         model = get_method(cfg.model._target_)(cfg.model, charset.num_classes)
+        initialise(model, charset, cfg)
         trainable = logits_model(model)
     state = _load_state(checkpoint, cfg, config_hash(cfg))
     with strategy.scope():
@@ -201,7 +207,7 @@ def train(cfg: DictConfig) -> TrainResult:
     if state.best_epoch < 0:
         raise HTRError("training produced no epoch (train.max_epochs must be > 0)")
     trainable.load_weights(checkpoint / CHECKPOINT_BEST_FILE)
-    _write_outputs(models, model, charset, state)
+    _write_outputs(models, model, charset, Preprocessing(deslant=cfg.model.deslant), state)
     write_corpus(cfg, models / CORPUS_FILE)
     tracking.log_run_files(
         state.run_id,
@@ -215,6 +221,7 @@ def train(cfg: DictConfig) -> TrainResult:
         {
             f"training/{TRAIN_METRICS_FILE}": models / TRAIN_METRICS_FILE,
             CORPUS_FILE: models / CORPUS_FILE,
+            PREPROCESS_FILE: models / PREPROCESS_FILE,
         },
     )
     if cfg.mlflow.log_model:

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # Independent random streams per purpose; a sample's generator is (seed, stream, index).
 _TEXT, _RENDER, _DIGIT, _HELD_OUT_TEXT, _HELD_OUT_RENDER = 0, 1, 2, 4, 5
 _LINE_TEXT, _LINE_RENDER, _HELD_OUT_LINE_TEXT, _HELD_OUT_LINE_RENDER = 6, 7, 8, 9
+_RENDERER_CHOICE = 10
 WORD_PREFIX, DIGIT_PREFIX, LINE_PREFIX = "s", "d", "l"
 _MAX_CHUNK = 64
 _MIN_COMPONENT_PX = 8
@@ -106,13 +107,29 @@ def _draw_pen_word(
 Drawer = Callable[[str, str, int, int, int], np.ndarray]
 
 
+def _draw_either(
+    pen_share: float, by_pen: Drawer, by_font: Drawer, stream: int, *args: object
+) -> np.ndarray:
+    """Draw by pen with probability `pen_share`, chosen by the sample's own generator."""
+    text, font, seed, index, height = args
+    use_pen = _rng(seed, _RENDERER_CHOICE + stream, index).random() < pen_share
+    return (by_pen if use_pen else by_font)(text, font, seed, index, height)
+
+
 def drawers(sample: DictConfig) -> tuple[Drawer, Drawer]:
     """The word and line renderers `data.sample.renderer` names, as picklable (text, font,
     seed, index, height) -> image functions for the worker processes."""
+    if sample.renderer == Renderer.font:
+        return _draw_word, _draw_line
+    knobs = pen.knobs(sample)
+    pen_word, pen_line = partial(_draw_pen_word, knobs), partial(_draw_pen_line, knobs)
     if sample.renderer == Renderer.pen:
-        knobs = pen.knobs(sample)
-        return partial(_draw_pen_word, knobs), partial(_draw_pen_line, knobs)
-    return _draw_word, _draw_line
+        return pen_word, pen_line
+    share = sample.pen_share
+    return (
+        partial(_draw_either, share, pen_word, _draw_word, 0),
+        partial(_draw_either, share, pen_line, _draw_line, 1),
+    )
 
 
 def _draw_line(text: str, font: str, seed: int, index: int, height: int) -> np.ndarray:
@@ -137,11 +154,20 @@ def _components(image: np.ndarray, grey: int) -> int:
 
 
 def _render_chunk(task: tuple) -> list[tuple[int, int, int, int, int]]:
-    """Render and save one chunk; return (index, width, height, grey, components) per image."""
+    """Render and save one chunk; return (index, width, height, grey, components) per image.
+
+    A text that a font draws as nothing (a glyph the font maps but leaves empty) is not
+    saved; its row is (index, 0, 0, 0, 0), and the caller drops and reports it.
+    """
     draw, out_dir, seed, height, kind, items = task
     rows = []
     for index, sample, text, font in items:
-        image = draw(text, font, seed, index, height)
+        try:
+            image = draw(text, font, seed, index, height)
+        except HTRError as err:
+            log.warning("skipped %s: %r in font %s: %s", sample, text, font, err)
+            rows.append((index, 0, 0, 0, 0))
+            continue
         _write_png(image, Path(out_dir) / iam.image_relpath(kind, sample))
         grey = render.grey_threshold(image)
         rows.append((index, image.shape[1], image.shape[0], grey, _components(image, grey)))
@@ -195,7 +221,7 @@ def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]
     if n_digits == 0:
         return []
     images, labels = digits.load_mnist()
-    used, _ = digits.split_digits(labels, n_digits, cfg.data.seed)
+    used, _ = digits.split_digits(labels, n_digits, cfg.data.sample.digit_seed)
     entries = []
     for number, index in enumerate(tqdm(used, desc="digits", unit="digit")):
         rng = _rng(cfg.data.seed, _DIGIT, int(index))
@@ -212,10 +238,22 @@ def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]
 def _entries(
     ids: list[str], plan: list[tuple[str, str]], rows: list[tuple[int, int, int, int]]
 ) -> list[tuple[iam.Entry, int]]:
-    """Index entries (with component counts) of rendered texts."""
+    """Index entries (with component counts) of rendered texts; unrendered ones are left out."""
     return [
         (iam.Entry(sample, text, True, grey, (0, 0, w, h)), components)
         for sample, (text, _), (w, h, grey, components) in zip(ids, plan, rows, strict=True)
+        if w > 0
+    ]
+
+
+def _unrendered(
+    plan: list[tuple[str, str]], rows: list[tuple[int, int, int, int]]
+) -> list[dict[str, str]]:
+    """The planned (text, font) pairs that drew no ink, for the report."""
+    return [
+        {"text": text, "font": font}
+        for (text, font), (w, *_) in zip(plan, rows, strict=True)
+        if w == 0
     ]
 
 
@@ -257,6 +295,10 @@ def check_mix(sample: DictConfig) -> None:
     for key in ("n_words", "n_digits", "n_lines"):
         if sample[key] < 0:
             raise HTRError(f"data.sample.{key} must not be negative, got {sample[key]}")
+    if not 0.0 <= sample.pen_share <= 1.0:
+        raise HTRError(
+            f"data.sample.pen_share must be a probability in [0, 1], got {sample.pen_share}"
+        )
     if sample.family_weight_power < 0:
         raise HTRError(
             f"data.sample.family_weight_power must be >= 0, got {sample.family_weight_power}"
@@ -283,18 +325,24 @@ def build_sample(cfg: DictConfig, out_dir: Path) -> dict:
     plan = plan_words(sample, cfg.data.seed, sample.n_words, names)
     ids = [sample_id(WORD_PREFIX, i) for i in range(len(plan))]
     draw_word, draw_line = drawers(sample)
-    records = _entries(ids, plan, _render(cfg, out_dir, draw_word, ids, plan, "word"))
+    word_rows = _render(cfg, out_dir, draw_word, ids, plan, "word")
+    records = _entries(ids, plan, word_rows)
     digit_records = _write_digits(cfg, out_dir)
     line_plan = plan_lines(sample, cfg.data.seed, sample.n_lines, names)
     line_ids = [line_id(LINE_PREFIX, i) for i in range(len(line_plan))]
     rows = _render(cfg, out_dir, draw_line, line_ids, line_plan, "line")
-    records += digit_records + _entries(line_ids, line_plan, rows)
+    line_records = _entries(line_ids, line_plan, rows)
+    records += digit_records + line_records
     _write_index(out_dir, kind, records)
+    unrendered = _unrendered(plan, word_rows) + _unrendered(line_plan, rows)
+    if unrendered:
+        log.warning("%d planned texts drew no ink and were left out", len(unrendered))
     report = {
         "kind": kind,
-        "n_words": len(plan),
+        "n_words": len(records) - len(digit_records) - len(line_records),
         "n_digits": len(digit_records),
-        "n_lines": len(line_plan),
+        "n_lines": len(line_records),
+        "unrendered": unrendered,
         "longest_line": max((len(text) for text, _ in line_plan), default=0),
         "fonts_used": sorted({font for _, font in plan + line_plan}),
         "held_out_fonts": list(sample.held_out_fonts),
@@ -327,16 +375,20 @@ def _held_out_drawers(sample: DictConfig) -> tuple[HeldOutDrawer, HeldOutDrawer]
     """The word and line renderers `data.sample.renderer` names, for the held-out checks
     (which draw with their own random streams, in this process)."""
     height = sample.render_height
-    if sample.renderer == Renderer.pen:
-        knobs = pen.knobs(sample)
-        return (
-            lambda text, path, rng: pen.render_word(text, path, rng, knobs, height),
-            lambda text, path, rng: pen.render_line(text, path, rng, knobs, height),
-        )
-    return (
-        lambda text, path, rng: render.render_word(text, path, rng, height),
-        lambda text, path, rng: render_line.render_line(text, path, rng, height),
-    )
+    knobs = pen.knobs(sample) if sample.renderer != Renderer.font else None
+    share = {Renderer.font: 0.0, Renderer.pen: 1.0}.get(sample.renderer, sample.pen_share)
+
+    def word(text: str, path: Path, rng: np.random.Generator) -> np.ndarray:
+        if rng.random() < share:
+            return pen.render_word(text, path, rng, knobs, height)
+        return render.render_word(text, path, rng, height)
+
+    def line(text: str, path: Path, rng: np.random.Generator) -> np.ndarray:
+        if rng.random() < share:
+            return pen.render_line(text, path, rng, knobs, height)
+        return render_line.render_line(text, path, rng, height)
+
+    return word, line
 
 
 def render_held_out_lines(cfg: DictConfig, n: int, seed: int) -> list[tuple[np.ndarray, str]]:

@@ -44,7 +44,7 @@ def params_copy(tmp_path: Path, text: str | None = None) -> list[str]:
         (
             ["data=nonexistent"],
             "error: invalid config params.yaml: data=nonexistent names no block of params.yaml; "
-            "choose a data config (iam_lines, iam_words, sample,",
+            "choose a data config (iam_lines, iam_words, pretrain, sample,",
         ),
     ],
 )
@@ -61,7 +61,7 @@ def test_an_unknown_choice_lists_the_choices(tmp_path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "error: invalid config conf/: no data config named 'nonexistent'; choose one of "
-        "iam_lines, iam_words, sample, sample_lines, sample_mixed, tiny, tiny_lines"
+        "iam_lines, iam_words, pretrain, sample, sample_lines, sample_mixed, tiny, tiny_lines"
     ]
 
 

@@ -9,6 +9,9 @@ import tensorflow as tf
 from pipeline.common.errors import HTRError
 from pipeline.models.preprocess import (
     WIDTH_BUCKET,
+    Preprocessing,
+    deslant,
+    estimate_slant,
     fit_to_input,
     pad_batch,
     prepare_foreign,
@@ -87,3 +90,52 @@ def test_foreign_light_on_dark_is_inverted_and_cropped():
 def test_foreign_blank_canvas_is_an_error_not_a_guess():
     with pytest.raises(HTRError, match="blank"):
         prepare_foreign(np.full((200, 300, 1), 255, np.uint8))
+
+
+def _slanted_word(shear: float) -> np.ndarray:
+    """Three vertical strokes (like 'lil') leaning by `shear` px per px of height, top right."""
+    image = np.full((60, 120, 1), 235, np.uint8)
+    for x0 in (30, 50, 70):
+        for y in range(8, 52):
+            x = round(x0 + shear * (30 - y))
+            image[y, x - 2 : x + 2] = 25
+    return image
+
+
+@pytest.mark.parametrize("shear", [0.0, 0.3, 0.6, -0.4])
+def test_slant_estimate_undoes_the_slant(shear):
+    ink = to_ink(tf.constant(_slanted_word(shear)))
+    assert float(estimate_slant(ink)) == pytest.approx(-shear, abs=0.11)
+
+
+def test_deslant_makes_strokes_upright_and_crops_to_ink():
+    ink = to_ink(tf.constant(_slanted_word(0.5)))
+    upright = deslant(ink).numpy()[..., 0]
+    inked_columns = int((upright.max(axis=0) > 0.5).sum())
+    slanted_columns = int((ink.numpy()[..., 0].max(axis=0) > 0.5).sum())
+    assert inked_columns <= 18 < slanted_columns  # 3 strokes of ~4-6 columns each
+    assert upright.max(axis=0)[0] > 0.05 and upright.max(axis=0)[-1] > 0.05  # no empty sides
+
+
+def test_deslant_leaves_a_blank_input_alone():
+    blank = tf.zeros((20, 50, 1))
+    np.testing.assert_array_equal(deslant(blank).numpy(), blank.numpy())
+
+
+def test_fit_to_input_deslants_only_when_the_model_was_trained_so():
+    image = tf.constant(_slanted_word(0.5))
+    plain = fit_to_input(image, 32, 128).numpy()
+    same = fit_to_input(image, 32, 128, preprocessing=Preprocessing(deslant=False)).numpy()
+    upright = fit_to_input(image, 32, 128, preprocessing=Preprocessing(deslant=True)).numpy()
+    np.testing.assert_array_equal(plain, same)
+    assert np.abs(plain - upright).max() > 0.5
+
+
+def test_preprocessing_file_round_trip_and_errors(tmp_path):
+    path = tmp_path / "preprocess.json"
+    assert Preprocessing.load(path) == Preprocessing()  # older models: no file, no deslant
+    Preprocessing(deslant=True).save(path)
+    assert Preprocessing.load(path) == Preprocessing(deslant=True)
+    path.write_text('{"deslant": true, "sharpen": 2}')
+    with pytest.raises(HTRError, match=r"preprocess\.json"):
+        Preprocessing.load(path)

