@@ -43,12 +43,19 @@ def card_facts(
             "samples_seen": training["epochs"] * n_train,
             "machine": f"{platform.machine()}, {platform.system()}",
         },
-        "test": {
-            name: {k: result[k] for k in ("cer", "wer", "word_accuracy") if k in result}
-            for name, result in metrics["decoders"].items()
-        },
+        "test": {name: _decoder_row(result) for name, result in metrics["decoders"].items()},
         "test_samples": metrics["samples"],
     }
+
+
+def _decoder_row(result: dict[str, Any]) -> dict[str, Any]:
+    """One decoder's test scores: all samples, words alone, digits alone (where scored)."""
+    row = {k: result[k] for k in ("cer", "wer", "word_accuracy") if k in result}
+    if "words" in result:
+        row["words_cer"] = result["words"]["cer"]
+    if "digits" in result:
+        row["digit_accuracy"] = result["digits"]["accuracy"]
+    return row
 
 
 def write_card(out_dir: Path, facts: dict[str, Any]) -> None:
@@ -64,9 +71,9 @@ def card_markdown(facts: dict[str, Any]) -> str:
     """The card as Markdown."""
     train, data = facts["training"], facts["data"]
     arch = facts["architecture"]
+    columns = ("cer", "wer", "word_accuracy", "words_cer", "digit_accuracy")
     rows = "\n".join(
-        f"| {name} | {r.get('cer', r.get('accuracy', ''))} | {r.get('wer', '')} "
-        f"| {r.get('word_accuracy', '')} |"
+        f"| {name} | " + " | ".join(str(r.get(c, "")) for c in columns) + " |"
         for name, r in facts["test"].items()
     )
     return f"""# Pretrained base model
@@ -85,8 +92,8 @@ training from it.
   {train["best_val_cer"]:.4f} (epoch {train["best_epoch"]}); stopped: {train["stop_reason"]}
 - Test split of `data={data["name"]}` ({facts["test_samples"]["all"]} samples):
 
-| decoder | CER (digits: accuracy) | WER | word accuracy |
-| --- | --- | --- | --- |
+| decoder | CER | WER | word accuracy | CER, words alone | digit accuracy |
+| --- | --- | --- | --- | --- | --- |
 {rows}
 
 Real handwriting and held-out styles: see README "Reading real handwriting".

@@ -80,7 +80,11 @@ def test_held_out_fonts_are_never_used(built, monkeypatch, tmp_path):
 
     monkeypatch.setattr(sample_data.render, "render_word", record)
     many = tiny(
-        tmp_path, "data.sample.n_words=400", "data.sample.n_digits=0", "data.sample.fonts=[]"
+        tmp_path,
+        "data.sample.n_words=400",
+        "data.sample.n_digits=0",
+        "data.sample.fonts=[]",
+        "data.sample.renderer=font",  # the one renderer patched here
     )
     sample_data.build_sample(many, tmp_path / "many")
     training = set(fonts.available_fonts()) - held_out
@@ -89,14 +93,18 @@ def test_held_out_fonts_are_never_used(built, monkeypatch, tmp_path):
     planned = {font for _, font in sample_data.plan_words(many.data.sample, 0, 8000, names)}
     assert planned == training  # all others, none held out
 
-    def record_and_render(text, font_path, rng, *args, **kwargs):
-        seen.append(Path(font_path).stem)
-        return original(text, font_path, rng, *args, **kwargs)
+    def recording(draw):
+        def record_and_render(text, font_path, rng, *args, **kwargs):
+            seen.append(Path(font_path).stem)
+            return draw(text, font_path, rng, *args, **kwargs)
+
+        return record_and_render
 
     seen.clear()
-    monkeypatch.setattr(sample_data.render, "render_word", record_and_render)
+    monkeypatch.setattr(sample_data.render, "render_word", recording(original))
+    monkeypatch.setattr(sample_data.pen, "render_word", recording(sample_data.pen.render_word))
     images = sample_data.render_held_out(cfg, 12, words=["alpha", "beta"])
-    assert set(seen) <= held_out and len(seen) == 12
+    assert set(seen) <= held_out and len(seen) == 12  # by either renderer (mixed)
     assert all(text in {"alpha", "beta"} and image.dtype == np.uint8 for image, text in images)
 
 

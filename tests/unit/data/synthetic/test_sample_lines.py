@@ -233,11 +233,15 @@ def test_held_out_lines_use_only_held_out_fonts_and_corpus_runs(tmp_path, monkey
     seen = []
     original = render_line.render_line
 
-    def record(text, font_path, *args, **kwargs):
-        seen.append(Path(font_path).stem)
-        return original(text, font_path, *args, **kwargs)
+    def recording(draw):
+        def record(text, font_path, *args, **kwargs):
+            seen.append(Path(font_path).stem)
+            return draw(text, font_path, *args, **kwargs)
 
-    monkeypatch.setattr(sample_data.render_line, "render_line", record)
+        return record
+
+    monkeypatch.setattr(sample_data.render_line, "render_line", recording(original))
+    monkeypatch.setattr(sample_data.pen, "render_line", recording(sample_data.pen.render_line))
     samples = sample_data.render_held_out_lines(cfg, 6, seed=3)
     assert len(samples) == len(seen) == 6
     assert set(seen) <= set(cfg.data.sample.held_out_fonts)
