@@ -215,6 +215,8 @@ class ModelConfig:
     variable_width: bool = MISSING
     # slant correction in the one preprocessing path (pipeline.models.preprocess.deslant)
     deslant: bool = MISSING
+    # crop every image to its ink in that path (pipeline.models.preprocess.crop_ink)
+    crop_to_ink: bool = MISSING
 
 
 @dataclass

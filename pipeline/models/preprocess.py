@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -42,6 +43,14 @@ class Preprocessing:
     before normalisation existed (no file)."""
 
     deslant: bool = False
+    # crop every image to its ink (as `prepare_foreign` does to drawn and uploaded images and
+    # as a word segmenter crops IAM's words), so training sees what inference sees
+    crop_to_ink: bool = False
+
+    @classmethod
+    def of_model(cls, model_cfg: Any) -> Preprocessing:
+        """The normalisation `model.*` asks for."""
+        return cls(deslant=bool(model_cfg.deslant), crop_to_ink=bool(model_cfg.crop_to_ink))
 
     def save(self, path: Path) -> None:
         """Write as JSON."""
@@ -151,9 +160,31 @@ def deslant(ink: tf.Tensor) -> tf.Tensor:
     return upright[:, left:right]
 
 
+def crop_ink(ink: tf.Tensor) -> tf.Tensor:
+    """Ink [h, w, 1] cropped to the pixels above INK_THRESHOLD plus a CROP_MARGIN of the ink's
+    height on every side: the crop `prepare_foreign` gives a drawn or uploaded image. A lone
+    comma then fills its image as it does in a segmented scan; blank ink is returned as is."""
+    mask = ink[..., 0] > INK_THRESHOLD
+    rows = tf.where(tf.reduce_any(mask, axis=1))[:, 0]
+    cols = tf.where(tf.reduce_any(mask, axis=0))[:, 0]
+    shape = tf.shape(ink, out_type=tf.int64)
+    inked = tf.size(rows) > 0  # without ink the bounds are the whole image
+    top = tf.where(inked, tf.reduce_min(rows), 0)
+    bottom = tf.where(inked, tf.reduce_max(rows) + 1, shape[0])
+    left = tf.where(inked, tf.reduce_min(cols), 0)
+    right = tf.where(inked, tf.reduce_max(cols) + 1, shape[1])
+    margin = tf.cast(tf.round(CROP_MARGIN * tf.cast(bottom - top, tf.float32)), tf.int64)
+    margin = tf.where(inked, margin, 0)
+    top, left = tf.maximum(top - margin, 0), tf.maximum(left - margin, 0)
+    bottom, right = tf.minimum(bottom + margin, shape[0]), tf.minimum(right + margin, shape[1])
+    return ink[top:bottom, left:right]
+
+
 def normalise(image: tf.Tensor, preprocessing: Preprocessing) -> tf.Tensor:
     """A uint8 [h, w, 1] dark-on-light image as normalised ink, before any fitting."""
     ink = to_ink(image)
+    if preprocessing.crop_to_ink:
+        ink = crop_ink(ink)
     return deslant(ink) if preprocessing.deslant else ink
 
 

@@ -23,7 +23,7 @@ def label_encoder(charset: Charset) -> tf.keras.layers.StringLookup:
 
 
 def _model_input(cfg: DictConfig, image: tf.Tensor, train: bool) -> tf.Tensor:
-    ink = normalise(image, Preprocessing(deslant=cfg.model.deslant))
+    ink = normalise(image, Preprocessing.of_model(cfg.model))
     if train and cfg.augment.enabled:
         ink = augment.geometric(ink, cfg.augment)
     ink = fit_ink(ink, cfg.model.height, cfg.model.width, cfg.model.variable_width)

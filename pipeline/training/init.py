@@ -46,11 +46,13 @@ def initialise(model: keras.Model, charset: Charset, cfg: DictConfig) -> Path | 
         hint = " (run `dvc repro -f pretrain` to make it)" if cfg.train.init == PRETRAINED else ""
         raise HTRError(f"train.init={cfg.train.init}: no model file {path}{hint}")
     base = load_model_files(str(path))
-    wanted = Preprocessing(deslant=cfg.model.deslant)
-    if base.preprocessing != wanted:
+    # deslanting changes every stroke, so base and fine-tuning must agree on it; cropping
+    # only changes the framing, which a fine-tuning adapts to (the default base was trained
+    # uncropped and is fine-tuned cropped)
+    if base.preprocessing.deslant != Preprocessing.of_model(cfg.model).deslant:
         raise HTRError(
             f"train.init model {path} was trained with {base.preprocessing}, but model.deslant="
-            f"{cfg.model.deslant}: a fine-tuned model must see inputs normalised alike"
+            f"{cfg.model.deslant}: a fine-tuned model must see strokes deslanted alike"
         )
     _copy_weights(base.model, model, path)
     _copy_output_rows(base.model, base.charset, model, charset)

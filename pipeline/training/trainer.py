@@ -207,7 +207,7 @@ def train(cfg: DictConfig) -> TrainResult:
     if state.best_epoch < 0:
         raise HTRError("training produced no epoch (train.max_epochs must be > 0)")
     trainable.load_weights(checkpoint / CHECKPOINT_BEST_FILE)
-    _write_outputs(models, model, charset, Preprocessing(deslant=cfg.model.deslant), state)
+    _write_outputs(models, model, charset, Preprocessing.of_model(cfg.model), state)
     write_corpus(cfg, models / CORPUS_FILE)
     tracking.log_run_files(
         state.run_id,

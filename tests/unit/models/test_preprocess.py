@@ -10,9 +10,11 @@ from pipeline.common.errors import HTRError
 from pipeline.models.preprocess import (
     WIDTH_BUCKET,
     Preprocessing,
+    crop_ink,
     deslant,
     estimate_slant,
     fit_to_input,
+    normalise,
     pad_batch,
     prepare_foreign,
     to_ink,
@@ -134,8 +136,31 @@ def test_fit_to_input_deslants_only_when_the_model_was_trained_so():
 def test_preprocessing_file_round_trip_and_errors(tmp_path):
     path = tmp_path / "preprocess.json"
     assert Preprocessing.load(path) == Preprocessing()  # older models: no file, no deslant
-    Preprocessing(deslant=True).save(path)
-    assert Preprocessing.load(path) == Preprocessing(deslant=True)
+    Preprocessing(deslant=True, crop_to_ink=True).save(path)
+    assert Preprocessing.load(path) == Preprocessing(deslant=True, crop_to_ink=True)
+    path.write_text('{"deslant": true}')  # written before crop_to_ink existed
+    assert Preprocessing.load(path) == Preprocessing(deslant=True, crop_to_ink=False)
     path.write_text('{"deslant": true, "sharpen": 2}')
     with pytest.raises(HTRError, match=r"preprocess\.json"):
         Preprocessing.load(path)
+
+
+def test_crop_to_ink_frames_a_lone_mark_as_prepare_foreign_does():
+    # a comma-sized mark low in a word-height crop, as the renderers store punctuation
+    image = _bar(64, 90, (44, 56, 40, 46))
+    cropped = crop_ink(to_ink(tf.constant(image))).numpy()
+    assert cropped.shape == prepare_foreign(image).shape == (14, 8, 1)  # 12 rows + 8% margin
+    kept = normalise(tf.constant(image), Preprocessing(crop_to_ink=False)).numpy()
+    assert kept.shape == (64, 90, 1)
+    # graph mode (tf.data) gives the same crop, and blank ink comes back whole
+    in_graph = tf.function(lambda x: normalise(x, Preprocessing(crop_to_ink=True)))
+    assert in_graph(tf.constant(image)).shape == (14, 8, 1)
+    blank = tf.zeros((20, 50, 1))
+    np.testing.assert_array_equal(crop_ink(blank).numpy(), blank.numpy())
+
+
+def test_model_config_names_the_preprocessing():
+    from pipeline.common.config import compose
+
+    cfg = compose(["model.crop_to_ink=false"])
+    assert Preprocessing.of_model(cfg.model) == Preprocessing(deslant=True, crop_to_ink=False)

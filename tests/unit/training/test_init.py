@@ -79,3 +79,7 @@ def test_other_normalisation_is_refused(tmp_path):
     model = build_crnn(cfg.model, 5)
     with pytest.raises(HTRError, match="deslant"):
         initialise(model, Charset("abcd"), cfg)
+    # cropping only reframes the ink: a base trained uncropped fine-tunes cropped
+    cropped = compose([*TINY, f"train.init={path}", "model.deslant=false"], root=tmp_path)
+    assert cropped.model.crop_to_ink
+    assert initialise(build_crnn(cropped.model, 5), Charset("abcd"), cropped) == path
