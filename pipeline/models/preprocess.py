@@ -5,7 +5,8 @@ drawn word reaches the model exactly as the training words did: `pipeline.common
 any file to uint8 grey, `prepare_foreign` (drawn or uploaded images only) makes it dark
 ink on light paper cropped to the ink, and `fit_to_input` normalises the ink
 (`to_ink`), undoes the slant (`deslant`, when the model was trained with it) and resizes
-without distortion, padded.
+without distortion, padded: area averaging when shrinking, bilinear when enlarging a small
+image (`smooth_upscale`; area "enlarges" by repeating pixels into blocks).
 """
 
 from __future__ import annotations
@@ -46,11 +47,18 @@ class Preprocessing:
     # crop every image to its ink (as `prepare_foreign` does to drawn and uploaded images and
     # as a word segmenter crops IAM's words), so training sees what inference sees
     crop_to_ink: bool = False
+    # enlarge an image smaller than the input (a 20x20 digit scan, a cropped comma)
+    # bilinearly instead of in blocks of repeated pixels
+    smooth_upscale: bool = False
 
     @classmethod
     def of_model(cls, model_cfg: Any) -> Preprocessing:
         """The normalisation `model.*` asks for."""
-        return cls(deslant=bool(model_cfg.deslant), crop_to_ink=bool(model_cfg.crop_to_ink))
+        return cls(
+            deslant=bool(model_cfg.deslant),
+            crop_to_ink=bool(model_cfg.crop_to_ink),
+            smooth_upscale=bool(model_cfg.smooth_upscale),
+        )
 
     def save(self, path: Path) -> None:
         """Write as JSON."""
@@ -84,17 +92,28 @@ def to_ink(image: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(tf.math.divide_no_nan(ink - paper, high - paper), 0.0, 1.0)
 
 
-def fit_ink(ink: tf.Tensor, height: int, width: int, variable: bool = False) -> tf.Tensor:
+def fit_ink(
+    ink: tf.Tensor, height: int, width: int, variable: bool = False, smooth_upscale: bool = False
+) -> tf.Tensor:
     """Resize ink [h, w, 1] into [height, width, 1] keeping the aspect ratio, padded 0.
 
     Fixed width: centred in [height, width]. `variable`: `width` is only the cap; the ink
     sits at the left of [height, w'] with w' its own width rounded up to WIDTH_BUCKET.
+    Shrinking averages areas; enlarging does too unless `smooth_upscale` (bilinear).
     """
     shape = tf.cast(tf.shape(ink)[:2], tf.float32)
     scale = tf.minimum(height / shape[0], width / shape[1])
     new_h = tf.clip_by_value(tf.cast(tf.round(shape[0] * scale), tf.int32), 1, height)
     new_w = tf.clip_by_value(tf.cast(tf.round(shape[1] * scale), tf.int32), 1, width)
-    resized = tf.image.resize(ink, [new_h, new_w], method="area", antialias=True)
+    size = tf.stack([new_h, new_w])
+    if smooth_upscale:
+        resized = tf.cond(
+            scale > 1.0,
+            lambda: tf.image.resize(ink, size, method="bilinear"),
+            lambda: tf.image.resize(ink, size, method="area", antialias=True),
+        )
+    else:
+        resized = tf.image.resize(ink, size, method="area", antialias=True)
     top = (height - new_h) // 2
     if variable:
         out_w = -(-new_w // WIDTH_BUCKET) * WIDTH_BUCKET
@@ -196,7 +215,8 @@ def fit_to_input(
     preprocessing: Preprocessing = NO_NORMALISATION,
 ) -> tf.Tensor:
     """A uint8 [h, w, 1] dark-on-light image as the model's float32 [height, w, 1] input."""
-    return fit_ink(normalise(image, preprocessing), height, width, variable)
+    ink = normalise(image, preprocessing)
+    return fit_ink(ink, height, width, variable, preprocessing.smooth_upscale)
 
 
 def pad_batch(inputs: list[np.ndarray]) -> np.ndarray:

@@ -1,8 +1,10 @@
 """On-the-fly augmentation in tf.data, applied to ink images around `preprocess.fit_ink`.
 
 Geometric changes (horizontal stretch, shear, small rotation) act on the full-resolution
-ink before it is fitted, so nothing is cut off; photometric ones (stroke weight, ink
-level, noise) act on the fitted input. Evaluation never calls this module.
+ink before it is fitted, so nothing is cut off; an elastic warp (a smooth random
+displacement of every pixel, the classic augmentation for handwritten digits) and
+photometric ones (stroke weight, ink level, noise) act on the fitted input. Evaluation
+never calls this module.
 """
 
 from __future__ import annotations
@@ -71,3 +73,45 @@ def photometric(ink: tf.Tensor, cfg: DictConfig) -> tf.Tensor:
     ink = batch[0] * _uniform(1.0 - cfg.ink_level, 1.0)
     ink = ink + tf.random.normal(tf.shape(ink), stddev=_uniform(0.0, cfg.noise_std))
     return tf.clip_by_value(ink, 0.0, 1.0)
+
+
+def _bilinear_read(ink: tf.Tensor, rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:
+    """Ink [H, W] read at fractional positions [H, W] (bilinear); paper (0) outside."""
+    padded = tf.pad(ink, [[1, 1], [1, 1]])
+    limit_r = tf.cast(tf.shape(padded)[0] - 1, tf.float32)
+    limit_c = tf.cast(tf.shape(padded)[1] - 1, tf.float32)
+    rows = tf.clip_by_value(rows + 1.0, 0.0, limit_r)
+    cols = tf.clip_by_value(cols + 1.0, 0.0, limit_c)
+    r0, c0 = tf.floor(rows), tf.floor(cols)
+    r1, c1 = tf.minimum(r0 + 1.0, limit_r), tf.minimum(c0 + 1.0, limit_c)
+    fr, fc = rows - r0, cols - c0
+
+    def at(r: tf.Tensor, c: tf.Tensor) -> tf.Tensor:
+        return tf.gather_nd(padded, tf.cast(tf.stack([r, c], axis=-1), tf.int32))
+
+    top = at(r0, c0) * (1.0 - fc) + at(r0, c1) * fc
+    bottom = at(r1, c0) * (1.0 - fc) + at(r1, c1) * fc
+    return top * (1.0 - fr) + bottom * fr
+
+
+def elastic(ink: tf.Tensor, cfg: DictConfig) -> tf.Tensor:
+    """Warp a fitted input [H, W, 1] by a smooth random displacement field.
+
+    The field is Gaussian noise on a grid of `elastic_cell`-pixel cells, interpolated to
+    every pixel and scaled by a random amplitude of at most `elastic_px` (a typical
+    displacement, not a bound), so strokes bend and letters change shape a little as one
+    writer's hand does from one word to the next.
+    """
+    if cfg.elastic_px <= 0:
+        return ink
+    shape = tf.shape(ink)
+    h, w = shape[0], shape[1]
+    grid = tf.stack([h // cfg.elastic_cell + 2, w // cfg.elastic_cell + 2])
+    coarse = tf.random.normal(tf.concat([[1], grid, [2]], axis=0))
+    field = tf.image.resize(coarse, [h, w], method="bilinear")[0]
+    field = field * _uniform(0.0, cfg.elastic_px)
+    rows, cols = tf.meshgrid(
+        tf.range(tf.cast(h, tf.float32)), tf.range(tf.cast(w, tf.float32)), indexing="ij"
+    )
+    warped = _bilinear_read(ink[..., 0], rows + field[..., 0], cols + field[..., 1])
+    return warped[..., None]

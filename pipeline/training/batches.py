@@ -23,12 +23,19 @@ def label_encoder(charset: Charset) -> tf.keras.layers.StringLookup:
 
 
 def _model_input(cfg: DictConfig, image: tf.Tensor, train: bool) -> tf.Tensor:
-    ink = normalise(image, Preprocessing.of_model(cfg.model))
+    preprocessing = Preprocessing.of_model(cfg.model)
+    ink = normalise(image, preprocessing)
     if train and cfg.augment.enabled:
         ink = augment.geometric(ink, cfg.augment)
-    ink = fit_ink(ink, cfg.model.height, cfg.model.width, cfg.model.variable_width)
+    ink = fit_ink(
+        ink,
+        cfg.model.height,
+        cfg.model.width,
+        cfg.model.variable_width,
+        preprocessing.smooth_upscale,
+    )
     if train and cfg.augment.enabled:
-        ink = augment.photometric(ink, cfg.augment)
+        ink = augment.photometric(augment.elastic(ink, cfg.augment), cfg.augment)
     return ink
 
 

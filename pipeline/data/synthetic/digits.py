@@ -51,15 +51,23 @@ def split_digits(labels: np.ndarray, n_used: int, seed: int) -> tuple[np.ndarray
     return np.sort(order[:n_used]), order[n_used:]
 
 
-def digit_image(digit: np.ndarray, rng: np.random.Generator, scale: int) -> np.ndarray:
-    """A white-on-black MNIST digit as dark ink on varied light paper, upscaled and cropped."""
+def digit_image(
+    digit: np.ndarray, rng: np.random.Generator, scale: int, side: int | None = None
+) -> np.ndarray:
+    """A white-on-black MNIST digit as dark ink on varied light paper, upscaled and cropped.
+
+    `side`: the 28-px box resized to `side` pixels instead of `scale` times, as a
+    low-resolution scan ships it (public digit sets come at 20x20 or even 8x8).
+    """
+    size = side or MNIST_SIDE * scale
     ink = Image.fromarray(digit)
-    if scale > 1:
-        ink = ink.resize((digit.shape[1] * scale, digit.shape[0] * scale), Image.Resampling.BICUBIC)
-    coverage = np.asarray(ink, dtype=np.float32) / 255.0
-    # An MNIST digit is ~20 px tall in its box; treat about 0.6 of that as the x-height.
+    if size != MNIST_SIDE:
+        method = Image.Resampling.BICUBIC if size > MNIST_SIDE else Image.Resampling.BILINEAR
+        ink = ink.resize((size, size), method)
+    coverage = np.clip(np.asarray(ink, dtype=np.float32) / 255.0, 0.0, 1.0)
+    # An MNIST digit is ~20 px tall in its 28-px box; treat about 0.6 of that as the x-height.
     style = sample_style(rng, height=64)
-    style = replace(style, x_height=12.0 * scale, underline=False, ruled=False)
+    style = replace(style, x_height=12.0 * size / MNIST_SIDE, underline=False, ruled=False)
     return ink_on_paper(crop_to_ink(coverage, style), style, rng)
 
 

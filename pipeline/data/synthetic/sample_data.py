@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # Independent random streams per purpose; a sample's generator is (seed, stream, index).
 _TEXT, _RENDER, _DIGIT, _HELD_OUT_TEXT, _HELD_OUT_RENDER = 0, 1, 2, 4, 5
 _LINE_TEXT, _LINE_RENDER, _HELD_OUT_LINE_TEXT, _HELD_OUT_LINE_RENDER = 6, 7, 8, 9
-_RENDERER_CHOICE = 10
+_RENDERER_CHOICE, _DIGIT_RESOLUTION = 10, 11
 WORD_PREFIX, DIGIT_PREFIX, LINE_PREFIX = "s", "d", "l"
 _MAX_CHUNK = 64
 _MIN_COMPONENT_PX = 8
@@ -225,7 +225,8 @@ def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]
     entries = []
     for number, index in enumerate(tqdm(used, desc="digits", unit="digit")):
         rng = _rng(cfg.data.seed, _DIGIT, int(index))
-        image = digits.digit_image(images[index], rng, cfg.data.sample.digit_scale)
+        side = _digit_side(cfg.data.sample, _rng(cfg.data.seed, _DIGIT_RESOLUTION, int(index)))
+        image = digits.digit_image(images[index], rng, cfg.data.sample.digit_scale, side)
         sample = sample_id(DIGIT_PREFIX, number)
         _write_png(image, out_dir / iam.image_relpath(cfg.data.kind, sample))
         h, w = image.shape
@@ -233,6 +234,14 @@ def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]
         entry = iam.Entry(sample, str(labels[index]), True, grey, (0, 0, w, h))
         entries.append((entry, _components(image, grey)))
     return entries
+
+
+def _digit_side(sample: DictConfig, rng: np.random.Generator) -> int | None:
+    """The box side of a low-resolution digit (probability `p_digit_low_res`), else None."""
+    if rng.random() >= sample.p_digit_low_res:
+        return None
+    low, high = sample.digit_low_res_side
+    return int(rng.integers(low, high + 1))
 
 
 def _entries(
@@ -285,7 +294,7 @@ def _tag(text: str) -> str:
 def check_mix(sample: DictConfig) -> None:
     """Reject `data.sample` values that cannot describe a data set, naming the key."""
     shares = ("p_number", "p_punctuation", "p_random")
-    for key in (*shares, "p_capitalised", "p_upper"):
+    for key in (*shares, "p_capitalised", "p_upper", "p_digit_low_res"):
         if not 0.0 <= sample[key] <= 1.0:
             raise HTRError(f"data.sample.{key} must be a probability in [0, 1], got {sample[key]}")
     if sum(sample[key] for key in shares) > 1.0:
@@ -306,6 +315,12 @@ def check_mix(sample: DictConfig) -> None:
     for key in ("vocabulary_size", "max_length", "digit_scale", "render_height", "workers"):
         if sample[key] < 1:
             raise HTRError(f"data.sample.{key} must be at least 1, got {sample[key]}")
+    low, high = sample.digit_low_res_side
+    if not 1 <= low <= high:
+        raise HTRError(
+            f"data.sample.digit_low_res_side must be [low, high] with 1 <= low <= high, "
+            f"got {list(sample.digit_low_res_side)}"
+        )
     sentences.check_words(sample.min_line_words, sample.max_line_words)
 
 

@@ -136,8 +136,10 @@ def test_fit_to_input_deslants_only_when_the_model_was_trained_so():
 def test_preprocessing_file_round_trip_and_errors(tmp_path):
     path = tmp_path / "preprocess.json"
     assert Preprocessing.load(path) == Preprocessing()  # older models: no file, no deslant
-    Preprocessing(deslant=True, crop_to_ink=True).save(path)
-    assert Preprocessing.load(path) == Preprocessing(deslant=True, crop_to_ink=True)
+    Preprocessing(deslant=True, crop_to_ink=True, smooth_upscale=True).save(path)
+    assert Preprocessing.load(path) == Preprocessing(
+        deslant=True, crop_to_ink=True, smooth_upscale=True
+    )
     path.write_text('{"deslant": true}')  # written before crop_to_ink existed
     assert Preprocessing.load(path) == Preprocessing(deslant=True, crop_to_ink=False)
     path.write_text('{"deslant": true, "sharpen": 2}')
@@ -163,4 +165,29 @@ def test_model_config_names_the_preprocessing():
     from pipeline.common.config import compose
 
     cfg = compose(["model.crop_to_ink=false"])
-    assert Preprocessing.of_model(cfg.model) == Preprocessing(deslant=True, crop_to_ink=False)
+    assert Preprocessing.of_model(cfg.model) == Preprocessing(
+        deslant=True, crop_to_ink=False, smooth_upscale=True
+    )
+    cfg = compose(["model.smooth_upscale=false"])
+    assert not Preprocessing.of_model(cfg.model).smooth_upscale
+
+
+def test_small_images_are_enlarged_smoothly_only_when_the_model_says_so():
+    """A 16-px-high scan enlarged to 32: area repeats each pixel in 2x2 blocks, bilinear
+    interpolates between them; images taller than the input shrink the same either way."""
+    small = _bar(16, 16, (4, 12, 7, 9))
+    blocky = fit_to_input(tf.constant(small), 32, 128).numpy()[..., 0]
+    smooth = fit_to_input(
+        tf.constant(small), 32, 128, preprocessing=Preprocessing(smooth_upscale=True)
+    ).numpy()[..., 0]
+    assert np.array_equal(blocky[::2, ::2], blocky[1::2, 1::2])  # 2x2 blocks
+    assert len(np.unique(np.round(blocky, 4))) <= 2  # paper and ink, no edge in between
+    assert len(np.unique(np.round(smooth, 4))) > 2  # a soft edge
+    assert abs(smooth.sum() - blocky.sum()) < 0.1 * blocky.sum()  # the same stroke
+    large = _bar(64, 64, (10, 50, 20, 30))
+    np.testing.assert_array_equal(
+        fit_to_input(tf.constant(large), 32, 128).numpy(),
+        fit_to_input(
+            tf.constant(large), 32, 128, preprocessing=Preprocessing(smooth_upscale=True)
+        ).numpy(),
+    )
