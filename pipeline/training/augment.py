@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import tensorflow as tf
 from omegaconf import DictConfig
 
@@ -75,23 +76,11 @@ def photometric(ink: tf.Tensor, cfg: DictConfig) -> tf.Tensor:
     return tf.clip_by_value(ink, 0.0, 1.0)
 
 
-def _bilinear_read(ink: tf.Tensor, rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:
+def _read_at(ink: tf.Tensor, rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:
     """Ink [H, W] read at fractional positions [H, W] (bilinear); paper (0) outside."""
-    padded = tf.pad(ink, [[1, 1], [1, 1]])
-    limit_r = tf.cast(tf.shape(padded)[0] - 1, tf.float32)
-    limit_c = tf.cast(tf.shape(padded)[1] - 1, tf.float32)
-    rows = tf.clip_by_value(rows + 1.0, 0.0, limit_r)
-    cols = tf.clip_by_value(cols + 1.0, 0.0, limit_c)
-    r0, c0 = tf.floor(rows), tf.floor(cols)
-    r1, c1 = tf.minimum(r0 + 1.0, limit_r), tf.minimum(c0 + 1.0, limit_c)
-    fr, fc = rows - r0, cols - c0
-
-    def at(r: tf.Tensor, c: tf.Tensor) -> tf.Tensor:
-        return tf.gather_nd(padded, tf.cast(tf.stack([r, c], axis=-1), tf.int32))
-
-    top = at(r0, c0) * (1.0 - fc) + at(r0, c1) * fc
-    bottom = at(r1, c0) * (1.0 - fc) + at(r1, c1) * fc
-    return top * (1.0 - fr) + bottom * fr
+    return keras.ops.image.map_coordinates(
+        ink, [rows, cols], order=1, fill_mode="constant", fill_value=0.0
+    )
 
 
 def elastic(ink: tf.Tensor, cfg: DictConfig) -> tf.Tensor:
@@ -113,5 +102,5 @@ def elastic(ink: tf.Tensor, cfg: DictConfig) -> tf.Tensor:
     rows, cols = tf.meshgrid(
         tf.range(tf.cast(h, tf.float32)), tf.range(tf.cast(w, tf.float32)), indexing="ij"
     )
-    warped = _bilinear_read(ink[..., 0], rows + field[..., 0], cols + field[..., 1])
+    warped = _read_at(ink[..., 0], rows + field[..., 0], cols + field[..., 1])
     return warped[..., None]

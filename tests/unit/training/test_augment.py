@@ -21,13 +21,13 @@ def _word_like(seed: int = 0) -> np.ndarray:
     return ink
 
 
-def test_bilinear_read_at_whole_pixels_is_the_image_and_paper_outside():
+def test_reading_at_whole_pixels_is_the_image_and_paper_outside():
     ink = tf.constant(np.arange(12, dtype=np.float32).reshape(3, 4))
     rows, cols = tf.meshgrid(tf.range(3.0), tf.range(4.0), indexing="ij")
-    np.testing.assert_allclose(augment._bilinear_read(ink, rows, cols).numpy(), ink.numpy())
-    half = augment._bilinear_read(ink, rows * 0 + 0.5, cols * 0 + 0.5).numpy()
+    np.testing.assert_allclose(augment._read_at(ink, rows, cols).numpy(), ink.numpy())
+    half = augment._read_at(ink, rows * 0 + 0.5, cols * 0 + 0.5).numpy()
     np.testing.assert_allclose(half, (0 + 1 + 4 + 5) / 4)  # mean of the top-left 2x2
-    outside = augment._bilinear_read(ink, rows - 10.0, cols + 10.0).numpy()
+    outside = augment._read_at(ink, rows - 10.0, cols + 10.0).numpy()
     assert not outside.any()
 
 
