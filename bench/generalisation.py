@@ -29,7 +29,7 @@ from PIL import Image
 from pipeline.common.config import compose
 from pipeline.common.errors import HTRError
 from pipeline.common.metrics import text_metrics
-from pipeline.data.synthetic.digits import held_out_digits, load_mnist, split_digits
+from pipeline.data.synthetic.digits import held_out_digits, held_out_indices, load_mnist
 from pipeline.data.synthetic.sample_data import render_held_out, render_held_out_lines
 from pipeline.inference.recognizer import Recognizer
 from pipeline.models.preprocess import prepare_foreign
@@ -73,9 +73,8 @@ def sklearn_digits(upscale: int = 4) -> Samples:
 def mnist_20px(n: int, n_used: int, seed: int) -> Samples:
     """The held-out MNIST digits as 20x20 scans: the whole 28-px box resized, black on white."""
     images, labels = load_mnist()
-    _, rest = split_digits(labels, n_used, seed)
     out = []
-    for index in rest[:n]:
+    for index in held_out_indices(n, n_used, seed):
         small = Image.fromarray(images[index]).resize((20, 20), Image.Resampling.BILINEAR)
         out.append((255 - np.asarray(small), str(labels[index])))
     return out

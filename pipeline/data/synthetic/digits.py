@@ -71,17 +71,21 @@ def digit_image(
     return ink_on_paper(crop_to_ink(coverage, style), style, rng)
 
 
+def held_out_indices(n: int, n_used: int, seed: int) -> np.ndarray:
+    """Indices of up to `n` MNIST digits that no data set built with (n_used, seed) contains."""
+    _, labels = load_mnist()
+    return split_digits(labels, n_used, seed)[1][:n]
+
+
 def held_out_digits(n: int, n_used: int, seed: int, scale: int = 2) -> list[tuple[np.ndarray, str]]:
     """Up to `n` digit images NOT in the data set built with (n_digits, seed), with labels.
 
-    Call it with `cfg.data.sample.n_digits`, `cfg.data.seed` and `data.sample.digit_scale`
+    Call it with `cfg.data.sample.n_digits`, `data.sample.digit_seed` and `digit_scale`
     to get digits the model never saw, on varied paper like the training digits.
     """
     images, labels = load_mnist()
-    _, rest = split_digits(labels, n_used, seed)
-    chosen = rest[:n]
     out = []
-    for index in chosen:
+    for index in held_out_indices(n, n_used, seed):
         rng = np.random.default_rng(np.random.SeedSequence([seed, _HELD_OUT_STREAM, int(index)]))
         out.append((digit_image(images[index], rng, scale), str(labels[index])))
     return out
