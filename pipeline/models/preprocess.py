@@ -179,14 +179,13 @@ def deslant(ink: tf.Tensor) -> tf.Tensor:
     return upright[:, left:right]
 
 
-def crop_ink(ink: tf.Tensor) -> tf.Tensor:
-    """Ink [h, w, 1] cropped to the pixels above INK_THRESHOLD plus a CROP_MARGIN of the ink's
-    height on every side: the crop `prepare_foreign` gives a drawn or uploaded image. A lone
-    comma then fills its image as it does in a segmented scan; blank ink is returned as is."""
-    mask = ink[..., 0] > INK_THRESHOLD
+def ink_box(mask: tf.Tensor) -> tf.Tensor:
+    """(top, bottom, left, right) of the True pixels of mask [h, w] plus a CROP_MARGIN of their
+    height on every side, within the image; the whole image when nothing is True. The one crop
+    of training (`crop_ink`) and of drawn and uploaded images (`prepare_foreign`)."""
     rows = tf.where(tf.reduce_any(mask, axis=1))[:, 0]
     cols = tf.where(tf.reduce_any(mask, axis=0))[:, 0]
-    shape = tf.shape(ink, out_type=tf.int64)
+    shape = tf.shape(mask, out_type=tf.int64)
     inked = tf.size(rows) > 0  # without ink the bounds are the whole image
     top = tf.where(inked, tf.reduce_min(rows), 0)
     bottom = tf.where(inked, tf.reduce_max(rows) + 1, shape[0])
@@ -196,6 +195,14 @@ def crop_ink(ink: tf.Tensor) -> tf.Tensor:
     margin = tf.where(inked, margin, 0)
     top, left = tf.maximum(top - margin, 0), tf.maximum(left - margin, 0)
     bottom, right = tf.minimum(bottom + margin, shape[0]), tf.minimum(right + margin, shape[1])
+    return tf.stack([top, bottom, left, right])
+
+
+def crop_ink(ink: tf.Tensor) -> tf.Tensor:
+    """Ink [h, w, 1] cropped to the pixels above INK_THRESHOLD (`ink_box`): the crop
+    `prepare_foreign` gives a drawn or uploaded image. A lone comma then fills its image as
+    it does in a segmented scan; blank ink is returned as is."""
+    top, bottom, left, right = tf.unstack(ink_box(ink[..., 0] > INK_THRESHOLD))
     return ink[top:bottom, left:right]
 
 
@@ -240,12 +247,7 @@ def prepare_foreign(image: np.ndarray) -> np.ndarray:
     mask = darkness > INK_THRESHOLD
     if not mask.any():
         raise HTRError("the image is blank: no ink found (draw or upload some handwriting)")
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    margin = round(CROP_MARGIN * max(bottom - top, 1))
-    top, left = max(top - margin, 0), max(left - margin, 0)
-    bottom, right = min(bottom + margin, grey.shape[0]), min(right + margin, grey.shape[1])
+    top, bottom, left, right = ink_box(tf.constant(mask)).numpy()
     cropped = np.clip(grey[top:bottom, left:right], 0, 255).astype(np.uint8)
     return cropped[..., None]
 
