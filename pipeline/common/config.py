@@ -221,6 +221,10 @@ class ModelConfig:
     crop_to_ink: bool = MISSING
     # enlarge small images bilinearly in that path (pipeline.models.preprocess.fit_ink)
     smooth_upscale: bool = MISSING
+    # scale by the core (x-height) band to this share of the height; 0 fits the whole ink
+    core_height: float = MISSING
+    # stretch ink levels to paper 0, darkest ink 1 (preprocess.to_ink); false: only invert
+    normalise_ink: bool = MISSING
 
 
 @dataclass

@@ -6,7 +6,9 @@ any file to uint8 grey, `prepare_foreign` (drawn or uploaded images only) makes 
 ink on light paper cropped to the ink, and `fit_to_input` normalises the ink
 (`to_ink`), undoes the slant (`deslant`, when the model was trained with it) and resizes
 without distortion, padded: area averaging when shrinking, bilinear when enlarging a small
-image (`smooth_upscale`; area "enlarges" by repeating pixels into blocks).
+image (`smooth_upscale`; area "enlarges" by repeating pixels into blocks). With
+`core_height`, the scale comes from the word's core (x-height) band instead of its whole ink
+height (`core_band`), so "one" and "Hello" are written at one letter size.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ SLANT_SHEARS = tuple(float(s) for s in np.linspace(-1.0, 1.0, 21))
 SLANT_SEARCH_HEIGHT = 24
 # Columns whose strongest ink is below this are paper when cropping after the shear.
 _COLUMN_INK = 0.05
+# Core (x-height) band: the rows around the densest one whose ink is at least this share of
+# it; ascenders, descenders and fragments of neighbouring lines have less ink per row.
+CORE_ROW_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,14 @@ class Preprocessing:
     # enlarge an image smaller than the input (a 20x20 digit scan, a cropped comma)
     # bilinearly instead of in blocks of repeated pixels
     smooth_upscale: bool = False
+    # the core band's share of the input height (0: fit the whole ink height instead)
+    core_height: float = 0.0
+    # stretch the ink levels (paper 0, darkest ink 1; `to_ink`); false: plain 1 - grey / 255
+    normalise_ink: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.core_height < 1.0:
+            raise HTRError(f"model.core_height must be in [0, 1), got {self.core_height}")
 
     @classmethod
     def of_model(cls, model_cfg: Any) -> Preprocessing:
@@ -58,6 +71,8 @@ class Preprocessing:
             deslant=bool(model_cfg.deslant),
             crop_to_ink=bool(model_cfg.crop_to_ink),
             smooth_upscale=bool(model_cfg.smooth_upscale),
+            core_height=float(model_cfg.core_height),
+            normalise_ink=bool(model_cfg.normalise_ink),
         )
 
     def save(self, path: Path) -> None:
@@ -73,12 +88,13 @@ class Preprocessing:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as err:
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError, HTRError) as err:
             raise HTRError(f"preprocessing file {path} is not valid: {err}") from None
 
 
-def to_ink(image: tf.Tensor) -> tf.Tensor:
-    """A uint8 [h, w, 1] dark-on-light image as float32 ink in [0, 1]: paper 0, darkest ink 1.
+def to_ink(image: tf.Tensor, stretch: bool = True) -> tf.Tensor:
+    """A uint8 [h, w, 1] dark-on-light image as float32 ink in [0, 1]: paper 0, darkest ink 1
+    (without `stretch`, only inverted: 1 - grey / 255, for the with/without measurement).
 
     Paper is the 30th percentile of the ink level (most pixels of a word image are paper,
     and a tightly cropped dash or dot still has paper around it), so grey or textured paper,
@@ -86,27 +102,62 @@ def to_ink(image: tf.Tensor) -> tf.Tensor:
     zero padding around the fitted word.
     """
     ink = 1.0 - tf.cast(image, tf.float32) / 255.0
+    if not stretch:
+        return ink
     flat = tf.sort(tf.reshape(ink, [-1]))
     paper = flat[tf.size(flat) * 3 // 10]
     high = flat[-1]
     return tf.clip_by_value(tf.math.divide_no_nan(ink - paper, high - paper), 0.0, 1.0)
 
 
+def core_band(ink: tf.Tensor) -> tf.Tensor:
+    """(top, bottom) rows of the core band of ink [h, w, 1]: the run of rows around the row
+    with the most ink whose ink is at least CORE_ROW_SHARE of that row's (the classic
+    horizontal projection estimate of the x-height). A shear moves ink only along rows, so
+    this is the same before and after `deslant`. Blank ink: the whole height."""
+    profile = tf.reduce_sum(ink, axis=[1, 2])
+    dense = profile >= CORE_ROW_SHARE * tf.reduce_max(profile)
+    peak = tf.argmax(profile, output_type=tf.int32)
+    rows = tf.range(tf.shape(profile)[0])
+    # rows between the peak and the nearest sparse row on each side
+    sparse_above = tf.logical_and(rows < peak, tf.logical_not(dense))
+    sparse_below = tf.logical_and(rows > peak, tf.logical_not(dense))
+    top = tf.reduce_max(tf.where(sparse_above, rows, -1)) + 1
+    bottom = tf.reduce_min(tf.where(sparse_below, rows, tf.shape(profile)[0]))
+    return tf.stack([top, bottom])
+
+
 def fit_ink(
-    ink: tf.Tensor, height: int, width: int, variable: bool = False, smooth_upscale: bool = False
+    ink: tf.Tensor,
+    height: int,
+    width: int,
+    variable: bool = False,
+    preprocessing: Preprocessing | None = None,
 ) -> tf.Tensor:
     """Resize ink [h, w, 1] into [height, width, 1] keeping the aspect ratio, padded 0.
 
     Fixed width: centred in [height, width]. `variable`: `width` is only the cap; the ink
     sits at the left of [height, w'] with w' its own width rounded up to WIDTH_BUCKET.
-    Shrinking averages areas; enlarging does too unless `smooth_upscale` (bilinear).
+    Shrinking averages areas; enlarging does too unless `smooth_upscale` (bilinear). With
+    `core_height`, the core band is scaled to that share of `height` (never larger than the
+    whole ink fits) and centred on the middle row as far as the ink stays inside.
     """
+    preprocessing = preprocessing or NO_NORMALISATION
     shape = tf.cast(tf.shape(ink)[:2], tf.float32)
     scale = tf.minimum(height / shape[0], width / shape[1])
     new_h = tf.clip_by_value(tf.cast(tf.round(shape[0] * scale), tf.int32), 1, height)
+    top = (height - new_h) // 2
+    if preprocessing.core_height > 0.0:
+        band = tf.cast(core_band(ink), tf.float32)
+        core = tf.maximum(band[1] - band[0], 1.0)
+        scale = tf.minimum(scale, preprocessing.core_height * height / core)
+        new_h = tf.clip_by_value(tf.cast(tf.round(shape[0] * scale), tf.int32), 1, height)
+        middle = (band[0] + band[1]) / 2.0 * scale
+        top = tf.cast(tf.round(height / 2.0 - middle), tf.int32)
+        top = tf.clip_by_value(top, 0, height - new_h)
     new_w = tf.clip_by_value(tf.cast(tf.round(shape[1] * scale), tf.int32), 1, width)
     size = tf.stack([new_h, new_w])
-    if smooth_upscale:
+    if preprocessing.smooth_upscale:
         resized = tf.cond(
             scale > 1.0,
             lambda: tf.image.resize(ink, size, method="bilinear"),
@@ -114,7 +165,6 @@ def fit_ink(
         )
     else:
         resized = tf.image.resize(ink, size, method="area", antialias=True)
-    top = (height - new_h) // 2
     if variable:
         out_w = -(-new_w // WIDTH_BUCKET) * WIDTH_BUCKET
         padded = tf.image.pad_to_bounding_box(resized, top, 0, height, out_w)
@@ -208,7 +258,7 @@ def crop_ink(ink: tf.Tensor) -> tf.Tensor:
 
 def normalise(image: tf.Tensor, preprocessing: Preprocessing) -> tf.Tensor:
     """A uint8 [h, w, 1] dark-on-light image as normalised ink, before any fitting."""
-    ink = to_ink(image)
+    ink = to_ink(image, preprocessing.normalise_ink)
     if preprocessing.crop_to_ink:
         ink = crop_ink(ink)
     return deslant(ink) if preprocessing.deslant else ink
@@ -223,7 +273,7 @@ def fit_to_input(
 ) -> tf.Tensor:
     """A uint8 [h, w, 1] dark-on-light image as the model's float32 [height, w, 1] input."""
     ink = normalise(image, preprocessing)
-    return fit_ink(ink, height, width, variable, preprocessing.smooth_upscale)
+    return fit_ink(ink, height, width, variable, preprocessing)
 
 
 def pad_batch(inputs: list[np.ndarray]) -> np.ndarray:

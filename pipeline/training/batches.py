@@ -27,13 +27,7 @@ def _model_input(cfg: DictConfig, image: tf.Tensor, train: bool) -> tf.Tensor:
     ink = normalise(image, preprocessing)
     if train and cfg.augment.enabled:
         ink = augment.geometric(ink, cfg.augment)
-    ink = fit_ink(
-        ink,
-        cfg.model.height,
-        cfg.model.width,
-        cfg.model.variable_width,
-        preprocessing.smooth_upscale,
-    )
+    ink = fit_ink(ink, cfg.model.height, cfg.model.width, cfg.model.variable_width, preprocessing)
     if train and cfg.augment.enabled:
         ink = augment.photometric(augment.elastic(ink, cfg.augment), cfg.augment)
     return ink

@@ -10,6 +10,7 @@ from pipeline.common.errors import HTRError
 from pipeline.models.preprocess import (
     WIDTH_BUCKET,
     Preprocessing,
+    core_band,
     crop_ink,
     deslant,
     estimate_slant,
@@ -170,6 +171,12 @@ def test_model_config_names_the_preprocessing():
     )
     cfg = compose(["model.smooth_upscale=false"])
     assert not Preprocessing.of_model(cfg.model).smooth_upscale
+    assert Preprocessing.of_model(cfg.model).core_height == 0.0
+    cfg = compose(["model.core_height=0.5", "model.normalise_ink=false"])
+    assert Preprocessing.of_model(cfg.model).core_height == 0.5
+    assert not Preprocessing.of_model(cfg.model).normalise_ink
+    with pytest.raises(HTRError, match=r"model\.core_height.*1\.5"):
+        Preprocessing.of_model(compose(["model.core_height=1.5"]).model)
 
 
 def test_small_images_are_enlarged_smoothly_only_when_the_model_says_so():
@@ -191,3 +198,79 @@ def test_small_images_are_enlarged_smoothly_only_when_the_model_says_so():
             tf.constant(large), 32, 128, preprocessing=Preprocessing(smooth_upscale=True)
         ).numpy(),
     )
+
+
+def _short_and_tall_word() -> tuple[np.ndarray, np.ndarray]:
+    """Two 'words' with one core band (rows 40-60, dense): the second also has an ascender
+    and a descender (one thin stroke each, rows 26-40 and 60-74), as "dog" beside "no"."""
+    short = _bar(100, 60, (40, 60, 5, 55))
+    tall = short.copy()
+    tall[26:40, 10:13] = 20
+    tall[60:74, 40:43] = 20
+    return short, tall
+
+
+def test_core_band_is_the_dense_rows_not_the_ascenders_or_descenders():
+    short, tall = _short_and_tall_word()
+    for image in (short, tall):
+        top, bottom = core_band(to_ink(tf.constant(image))).numpy()
+        assert (top, bottom) == (40, 60)
+    assert tuple(core_band(tf.zeros((12, 30, 1))).numpy()) == (0, 12)  # blank: all rows
+    # a core that touches the image edges
+    assert tuple(core_band(to_ink(tf.constant(_bar(30, 30, (0, 30, 5, 25))))).numpy()) == (0, 30)
+
+
+def _core_rows(fitted: np.ndarray) -> int:
+    """Rows of a fitted input where the core's dense ink is (the thin strokes excluded)."""
+    return int((fitted[..., 0].sum(axis=1) > 10.0).sum())
+
+
+def test_core_height_writes_short_and_tall_words_at_one_letter_size():
+    """Fitting whole ink heights, a word without ascenders is drawn larger than one with
+    them; fitting the core band, both cores take the same share of the input height and
+    sit on its middle row. The scale is never larger than the whole ink fits, so ascenders
+    and descenders are never cut and a long word is still limited by the width."""
+    short, tall = _short_and_tall_word()
+    crop = Preprocessing(crop_to_ink=True)
+    core = Preprocessing(crop_to_ink=True, core_height=0.35)
+    whole = [
+        fit_to_input(tf.constant(x), 32, 128, preprocessing=crop).numpy() for x in (short, tall)
+    ]
+    assert _core_rows(whole[0]) >= 2 * _core_rows(whole[1])
+    by_core = [
+        fit_to_input(tf.constant(x), 32, 128, preprocessing=core).numpy() for x in (short, tall)
+    ]
+    assert [_core_rows(x) for x in by_core] == [11, 11]  # 0.35 x 32 rows
+    for fitted in by_core:
+        rows = np.flatnonzero(fitted[..., 0].sum(axis=1) > 10.0)
+        assert abs((rows[0] + rows[-1] + 1) / 2 - 16) <= 1  # centred on the middle row
+    assert (
+        _core_rows(
+            fit_to_input(
+                tf.constant(tall),
+                32,
+                128,
+                preprocessing=Preprocessing(crop_to_ink=True, core_height=0.6),
+            ).numpy()
+        )
+        < 0.6 * 32
+    )  # capped: the whole ink fits
+    long_word = _bar(40, 400, (10, 30, 5, 395))
+    np.testing.assert_array_equal(
+        fit_to_input(tf.constant(long_word), 32, 128, preprocessing=crop).numpy(),
+        fit_to_input(tf.constant(long_word), 32, 128, preprocessing=core).numpy(),
+    )
+
+
+def test_ink_levels_are_stretched_only_when_the_model_says_so():
+    """Grey paper (230) and grey ink (120): stretched, paper is 0 and the ink 1; without,
+    both keep their level (1 - grey / 255), which is what a model trained so reads."""
+    image = _bar(30, 60, (10, 20, 10, 50), paper=230, ink=120)
+    stretched = fit_to_input(tf.constant(image), 32, 128).numpy()
+    plain = fit_to_input(
+        tf.constant(image), 32, 128, preprocessing=Preprocessing(normalise_ink=False)
+    ).numpy()
+    assert stretched.max() == pytest.approx(1.0)
+    assert plain.max() == pytest.approx(1 - 120 / 255, abs=1e-3)
+    assert stretched[2, 40, 0] == 0.0  # paper
+    assert plain[2, 40, 0] == pytest.approx(1 - 230 / 255, abs=1e-3)
