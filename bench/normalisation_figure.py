@@ -4,13 +4,16 @@
 
 Each row is one word (held-out fonts, pen renderer, so never trained on): the image as it
 comes, the ink after contrast normalisation (`to_ink`), after slant correction (`deslant`,
-with the shear it chose) and the model's 32x128 input as the recognizer sees it.
+with the shear it chose and the core band `core_band` found, marked red), the default
+model's 32x128 input (whole ink height fitted) and the input fitted by the core band instead
+(`model.core_height=0.35`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +26,17 @@ sys.path.insert(0, str(ROOT))
 from pipeline.common.config import compose  # noqa: E402
 from pipeline.data.synthetic.sample_data import render_held_out  # noqa: E402
 from pipeline.models import Preprocessing, fit_to_input, prepare_foreign, to_ink  # noqa: E402
-from pipeline.models.preprocess import deslant, estimate_slant  # noqa: E402
+from pipeline.models.preprocess import core_band, deslant, estimate_slant  # noqa: E402
 
-CELL_W, CELL_H, LABEL_H = 270, 100, 14
-COLUMNS = ("as written", "ink normalised", "deslanted", "model input 32x128")
+CELL_W, CELL_H, LABEL_H = 230, 100, 14
+CORE_HEIGHT = 0.35
+COLUMNS = (
+    "as written",
+    "ink normalised",
+    "deslanted, core band",
+    "default input 32x128",
+    f"core band fit ({CORE_HEIGHT})",
+)
 
 
 def _tile(image: np.ndarray) -> Image.Image:
@@ -40,6 +50,17 @@ def _as_paper(ink: np.ndarray) -> np.ndarray:
     return 255.0 * (1.0 - ink[..., 0])
 
 
+def _with_band(ink: tf.Tensor) -> np.ndarray:
+    """The ink as paper with its core band's top and bottom rows drawn mid-grey."""
+    paper = _as_paper(ink.numpy())
+    top, bottom = (int(v) for v in core_band(ink).numpy())
+    paper[top] = np.minimum(paper[top], 128.0)
+    paper[min(bottom, paper.shape[0] - 1)] = np.minimum(
+        paper[min(bottom, paper.shape[0] - 1)], 128.0
+    )
+    return paper
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=8)
@@ -48,7 +69,8 @@ def main() -> None:
     args = parser.parse_args()
     cfg = compose(["data.sample.renderer=pen"])
     words = [(img, text) for img, text in render_held_out(cfg, 4 * args.n, seed=args.seed)]
-    words = [w for w in words if len(w[1]) >= 4][: args.n]
+    longer = [w for w in words if len(w[1]) >= 4][: args.n - args.n // 4]
+    words = longer + [w for w in words if 2 <= len(w[1]) <= 3][: args.n // 4]
     sheet = Image.new("RGB", (CELL_W * len(COLUMNS), CELL_H * len(words) + 2 * LABEL_H), "white")
     draw = ImageDraw.Draw(sheet)
     label_font = ImageFont.load_default()
@@ -60,10 +82,13 @@ def main() -> None:
         ink = to_ink(grey)
         shear = float(estimate_slant(ink))
         upright = deslant(ink)
-        fitted = fit_to_input(grey, 32, 128, preprocessing=Preprocessing(deslant=True))
-        panels = [image, _as_paper(ink.numpy()), _as_paper(upright.numpy())]
-        panels.append(_as_paper(fitted.numpy()))
-        labels = [repr(text), "", f"shear {shear:+.1f}", ""]
+        default = Preprocessing.of_model(cfg.model)
+        by_core = replace(default, core_height=CORE_HEIGHT)
+        panels = [image, _as_paper(ink.numpy()), _with_band(upright)]
+        for preprocessing in (default, by_core):
+            fitted = fit_to_input(grey, 32, 128, preprocessing=preprocessing)
+            panels.append(_as_paper(fitted.numpy()))
+        labels = [repr(text), "", f"shear {shear:+.1f}", "", ""]
         for col, (panel, label) in enumerate(zip(panels, labels, strict=True)):
             x = col * CELL_W
             draw.text((x + 4, top), label, fill=(200, 0, 0), font=label_font)
