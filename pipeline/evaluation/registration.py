@@ -49,6 +49,12 @@ def register_model(
     keep += [tracking.decoder_metric(d) for d in metrics["decoders"] if d != DIGIT_DECODER]
     keep += [k for k in flat if k.startswith("test_digits_accuracy_")]
     result = tracking.register(
-        cfg, run_id, model_uri, {k: flat[k] for k in keep}, fingerprint, "test_cer"
+        cfg,
+        run_id,
+        model_uri,
+        {k: flat[k] for k in keep},
+        fingerprint,
+        "test_cer",
+        str(metrics.get("protocol", tracking.LEGACY_PROTOCOL)),
     )
     return {**base, "registered": True, "model_uri": model_uri, **asdict(result)}

@@ -174,6 +174,10 @@ def fit_ink(
     return tf.ensure_shape(padded, [height, width, 1])
 
 
+class BlankImageError(HTRError):
+    """A drawn or uploaded image without ink: every reader says so instead of guessing."""
+
+
 # what a model made before preprocess.json existed was fed: ink only, no deslanting
 NO_NORMALISATION = Preprocessing()
 
@@ -286,8 +290,8 @@ def prepare_foreign(image: np.ndarray) -> np.ndarray:
     """A drawn or uploaded image as training-like uint8 [h, w, 1]: dark ink, light paper, cropped.
 
     Takes the uint8 grey array of `pipeline.common.images` (transparency already on white paper);
-    light ink on dark paper is inverted. Raises HTRError when there is no ink at all (a
-    blank canvas), instead of guessing.
+    light ink on dark paper is inverted. Raises BlankImageError (an HTRError) when there is no
+    ink at all (a blank canvas), instead of guessing.
     """
     grey = np.asarray(image, dtype=np.float64).reshape(np.shape(image)[:2])
     if np.median(_border(grey)) < 128.0:
@@ -296,7 +300,7 @@ def prepare_foreign(image: np.ndarray) -> np.ndarray:
     darkness = (paper - grey) / max(paper, 1.0)
     mask = darkness > INK_THRESHOLD
     if not mask.any():
-        raise HTRError("the image is blank: no ink found (draw or upload some handwriting)")
+        raise BlankImageError("the image is blank: no ink found (draw or upload some handwriting)")
     top, bottom, left, right = ink_box(tf.constant(mask)).numpy()
     cropped = np.clip(grey[top:bottom, left:right], 0, 255).astype(np.uint8)
     return cropped[..., None]

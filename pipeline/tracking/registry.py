@@ -4,7 +4,8 @@ Versions carry their test metrics, data fingerprint and data name as tags. A new
 becomes champion when its primary metric (lower is better) is strictly lower than the
 champion's on the same data fingerprint. A champion measured on a different fingerprint
 is not comparable (the test set changed), so the new version, the only one measured on
-the current data, is promoted and the reason says so.
+the current data, is promoted and the reason says so; so is one scored by another evaluation
+protocol (how the test images were read).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from pipeline.tracking.store import configure
 FINGERPRINT_TAG = "data_fingerprint"
 DATA_NAME_TAG = "data_name"
 PRIMARY_METRIC_TAG = "primary_metric"
-_NON_METRIC_TAGS = {FINGERPRINT_TAG, DATA_NAME_TAG, PRIMARY_METRIC_TAG}
+PROTOCOL_TAG = "eval_protocol"
+# versions registered before the protocol tag read the stored test images as they were
+LEGACY_PROTOCOL = "stored"
+_NON_METRIC_TAGS = {FINGERPRINT_TAG, DATA_NAME_TAG, PRIMARY_METRIC_TAG, PROTOCOL_TAG}
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,12 @@ def _champion(client: MlflowClient, name: str, alias: str) -> ModelVersion | Non
 
 
 def _decide(
-    version: int, value: float, metric: str, fingerprint: str, champion: ModelVersion | None
+    version: int,
+    value: float,
+    metric: str,
+    fingerprint: str,
+    champion: ModelVersion | None,
+    protocol: str = LEGACY_PROTOCOL,
 ) -> tuple[bool, str]:
     """Whether the new version takes the alias, and the sentence that says why."""
     label = metric_label(metric)
@@ -104,6 +113,13 @@ def _decide(
             f"version {version} is champion: test set changed (data fingerprint "
             f"{fingerprint[:12]} vs {str(champion.tags.get(FINGERPRINT_TAG))[:12]} of version "
             f"{old}), so {label} {value:.4g} is not comparable with the old champion's"
+        )
+    old_protocol = champion.tags.get(PROTOCOL_TAG, LEGACY_PROTOCOL)
+    if old_protocol != protocol:
+        return True, (
+            f"version {version} is champion: evaluation protocol changed ({protocol!r} vs "
+            f"{old_protocol!r} of version {old}), so {label} {value:.4g} is not comparable "
+            "with the old champion's"
         )
     try:
         best = float(champion.tags[metric])
@@ -128,8 +144,10 @@ def register(
     metrics: Mapping[str, float],
     fingerprint: str,
     primary_metric: str = "test_cer",
+    protocol: str = LEGACY_PROTOCOL,
 ) -> RegistrationResult:
-    """Register a new version with its test metrics and move the champion alias if better."""
+    """Register a new version with its test metrics and move the champion alias if better
+    (`protocol`: how the test images were read; see `_decide`)."""
     if primary_metric not in metrics:
         raise HTRError(f"cannot register: metric {primary_metric!r} missing from {list(metrics)}")
     client = MlflowClient(configure(cfg))
@@ -145,13 +163,14 @@ def register(
         FINGERPRINT_TAG: fingerprint,
         DATA_NAME_TAG: cfg.data.name,
         PRIMARY_METRIC_TAG: primary_metric,
+        PROTOCOL_TAG: protocol,
     }
     created = mlflow.register_model(model_uri, name, tags=tags)
     if created.run_id != run_id:
         client.set_model_version_tag(name, created.version, "training_run_id", run_id)
     version = int(created.version)
     promote, reason = _decide(
-        version, float(metrics[primary_metric]), primary_metric, fingerprint, champion
+        version, float(metrics[primary_metric]), primary_metric, fingerprint, champion, protocol
     )
     if promote:
         client.set_registered_model_alias(name, alias, str(version))

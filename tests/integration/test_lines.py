@@ -62,7 +62,12 @@ def test_lines_are_scored_and_registered_as_their_own_model(lines_project):
     name = registered_model_name(cfg)
     assert name == "htr-tiny-tiny_lines"
     test_lines = len(split_store(cfg, "test"))
-    assert evaluation["samples"] == {"all": test_lines, "words": test_lines, "digits": 0}
+    assert evaluation["samples"] == {
+        "all": test_lines,
+        "words": test_lines,
+        "digits": 0,
+        "no_ink_found": 0,
+    }
     for decoder in cfg.decode.decoders:
         scores = evaluation["decoders"][decoder]
         assert {"cer", "wer", "word_accuracy"} <= set(scores) and 0.0 <= scores["cer"] <= 1.5

@@ -26,6 +26,7 @@ from pipeline.evaluation import evaluate
 from pipeline.evaluation.registration import flat_metrics
 from pipeline.evaluation.reports import align, cer_by_length, confusions
 from pipeline.evaluation.scoring import DecoderRun, SplitSamples, score_text
+from pipeline.inference import Recognizer
 from pipeline.models import LOGITS_LAYER
 
 if TYPE_CHECKING:
@@ -159,6 +160,25 @@ def test_evaluate_scores_every_decoder_and_writes_its_reports(tiny_project: Tiny
     digit_rows = [row for row in rows if row["kind"] == "digit"]
     assert len(digit_rows) == written["samples"]["digits"]
     assert all(row["prediction_digit"] in "0123456789" for row in digit_rows)
+    assert written["protocol"] == "as-drawn"
+    assert written["samples"]["no_ink_found"] == 0
+
+
+@pytest.mark.slow
+def test_the_test_split_is_read_as_the_app_reads_an_image(tiny_project: TinyProject) -> None:
+    """Evaluation's readings are the app's (`read_batch`, foreign images: crop to the ink),
+    and an image in which the app finds no ink reads as "" and is counted."""
+    from pipeline.evaluation.scoring import infer, load_test_set, run_decoder
+
+    cfg = tiny_project.cfg
+    recognizer = Recognizer.load(str(tiny_project.models / "recognizer.keras"), cfg.decode)
+    test = load_test_set(cfg)
+    images = [*test.images[:6], np.full_like(test.images[0], 235)]  # the last: blank paper
+    probs, ms = infer(recognizer, images, batch_size=4)
+    assert [p is None for p in probs] == [False] * 6 + [True]
+    run = run_decoder(recognizer, probs, "bestpath", list(range(7)), ms)
+    app = recognizer.read_batch(images[:6], decoder="bestpath", batch_size=4)
+    assert run.predictions == [r.text for r in app] + [""]
 
 
 @pytest.mark.slow

@@ -72,6 +72,23 @@ def test_a_champion_on_other_data_is_replaced_as_not_comparable(cfg, logged) -> 
     assert champion_version(cfg) == 2
 
 
+def test_a_champion_scored_by_another_protocol_is_replaced_as_not_comparable(cfg, logged) -> None:
+    run_id, uri = logged
+    legacy = registry.register(cfg, run_id, uri, {"test_cer": 0.01}, "fp-a")  # no protocol
+    assert MlflowClient().get_model_version("htr-tiny", "1").tags["eval_protocol"] == "stored"
+    assert legacy.is_champion
+    drawn = registry.register(cfg, run_id, uri, {"test_cer": 0.05}, "fp-a", protocol="as-drawn")
+    assert drawn.is_champion and drawn.previous_champion == 1
+    assert drawn.reason == (
+        "version 2 is champion: evaluation protocol changed ('as-drawn' vs 'stored' of "
+        "version 1), so test CER 0.05 is not comparable with the old champion's"
+    )
+    # the same protocol compares numbers again
+    worse = registry.register(cfg, run_id, uri, {"test_cer": 0.06}, "fp-a", protocol="as-drawn")
+    assert not worse.is_champion and "not lower than 0.05" in worse.reason
+    assert champion_version(cfg) == 2
+
+
 def test_other_primary_metric_and_missing_metric(cfg, logged) -> None:
     run_id, uri = logged
     registry.register(cfg, run_id, uri, {"test_wer": 0.3}, "fp-a", primary_metric="test_wer")
