@@ -27,12 +27,11 @@ import numpy as np
 from PIL import Image
 
 from pipeline.common.config import compose
-from pipeline.common.errors import HTRError
 from pipeline.common.metrics import text_metrics
 from pipeline.data.synthetic.digits import held_out_digits, held_out_indices, load_mnist
 from pipeline.data.synthetic.sample_data import render_held_out, render_held_out_lines
 from pipeline.inference.recognizer import Recognizer
-from pipeline.models.preprocess import prepare_foreign
+from pipeline.models.preprocess import BlankImageError, prepare_foreign
 from pipeline.tracking import tracking_uri_for
 
 DECODERS = ("bestpath", "beam", "wordbeam")
@@ -94,7 +93,7 @@ def _visible(samples: Samples, label: str) -> Samples:
     for image, text in samples:
         try:
             prepare_foreign(image)
-        except HTRError:
+        except BlankImageError:
             continue
         kept.append((image, text))
     if len(kept) < len(samples):
