@@ -145,17 +145,17 @@ def fit_ink(
     preprocessing = preprocessing or NO_NORMALISATION
     shape = tf.cast(tf.shape(ink)[:2], tf.float32)
     scale = tf.minimum(height / shape[0], width / shape[1])
-    new_h = tf.clip_by_value(tf.cast(tf.round(shape[0] * scale), tf.int32), 1, height)
-    top = (height - new_h) // 2
-    if preprocessing.core_height > 0.0:
+    by_core = preprocessing.core_height > 0.0
+    if by_core:
         band = tf.cast(core_band(ink), tf.float32)
         core = tf.maximum(band[1] - band[0], 1.0)
         scale = tf.minimum(scale, preprocessing.core_height * height / core)
-        new_h = tf.clip_by_value(tf.cast(tf.round(shape[0] * scale), tf.int32), 1, height)
-        middle = (band[0] + band[1]) / 2.0 * scale
-        top = tf.cast(tf.round(height / 2.0 - middle), tf.int32)
-        top = tf.clip_by_value(top, 0, height - new_h)
+    new_h = tf.clip_by_value(tf.cast(tf.round(shape[0] * scale), tf.int32), 1, height)
     new_w = tf.clip_by_value(tf.cast(tf.round(shape[1] * scale), tf.int32), 1, width)
+    top = (height - new_h) // 2
+    if by_core:
+        centred = tf.cast(tf.round(height / 2.0 - (band[0] + band[1]) / 2.0 * scale), tf.int32)
+        top = tf.clip_by_value(centred, 0, height - new_h)
     size = tf.stack([new_h, new_w])
     if preprocessing.smooth_upscale:
         resized = tf.cond(
