@@ -4,7 +4,7 @@
 
 Each row is one word (held-out fonts, pen renderer, so never trained on): the image as it
 comes, the ink after contrast normalisation (`to_ink`), after slant correction (`deslant`,
-with the shear it chose and the core band `core_band` found, marked red), the default
+with the shear it chose and the core band `core_band` found, its edges drawn grey), the default
 model's 32x128 input (whole ink height fitted) and the input fitted by the core band instead
 (`model.core_height=0.35`).
 """
@@ -54,10 +54,8 @@ def _with_band(ink: tf.Tensor) -> np.ndarray:
     """The ink as paper with its core band's top and bottom rows drawn mid-grey."""
     paper = _as_paper(ink.numpy())
     top, bottom = (int(v) for v in core_band(ink).numpy())
-    paper[top] = np.minimum(paper[top], 128.0)
-    paper[min(bottom, paper.shape[0] - 1)] = np.minimum(
-        paper[min(bottom, paper.shape[0] - 1)], 128.0
-    )
+    for row in (top, min(bottom, paper.shape[0] - 1)):
+        paper[row] = np.minimum(paper[row], 128.0)
     return paper
 
 
@@ -71,6 +69,8 @@ def main() -> None:
     words = [(img, text) for img, text in render_held_out(cfg, 4 * args.n, seed=args.seed)]
     longer = [w for w in words if len(w[1]) >= 4][: args.n - args.n // 4]
     words = longer + [w for w in words if 2 <= len(w[1]) <= 3][: args.n // 4]
+    default = Preprocessing.of_model(cfg.model)
+    fits = (default, replace(default, core_height=CORE_HEIGHT))
     sheet = Image.new("RGB", (CELL_W * len(COLUMNS), CELL_H * len(words) + 2 * LABEL_H), "white")
     draw = ImageDraw.Draw(sheet)
     label_font = ImageFont.load_default()
@@ -82,10 +82,8 @@ def main() -> None:
         ink = to_ink(grey)
         shear = float(estimate_slant(ink))
         upright = deslant(ink)
-        default = Preprocessing.of_model(cfg.model)
-        by_core = replace(default, core_height=CORE_HEIGHT)
         panels = [image, _as_paper(ink.numpy()), _with_band(upright)]
-        for preprocessing in (default, by_core):
+        for preprocessing in fits:
             fitted = fit_to_input(grey, 32, 128, preprocessing=preprocessing)
             panels.append(_as_paper(fitted.numpy()))
         labels = [repr(text), "", f"shear {shear:+.1f}", "", ""]
