@@ -55,6 +55,6 @@ def register_model(
         {k: flat[k] for k in keep},
         fingerprint,
         "test_cer",
-        str(metrics.get("protocol", tracking.LEGACY_PROTOCOL)),
+        metrics["protocol"],
     )
     return {**base, "registered": True, "model_uri": model_uri, **asdict(result)}

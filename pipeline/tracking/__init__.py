@@ -21,7 +21,6 @@ from pipeline.tracking.redaction import (
 from pipeline.tracking.registry import (
     DATA_NAME_TAG,
     FINGERPRINT_TAG,
-    LEGACY_PROTOCOL,
     PRIMARY_METRIC_TAG,
     PROTOCOL_TAG,
     ModelInfo,
@@ -65,7 +64,6 @@ from pipeline.tracking.store import (
 __all__ = [
     "DATA_NAME_TAG",
     "FINGERPRINT_TAG",
-    "LEGACY_PROTOCOL",
     "MAX_PARAM_LENGTH",
     "PRIMARY_METRIC_TAG",
     "PROTOCOL_TAG",
