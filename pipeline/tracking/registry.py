@@ -108,19 +108,21 @@ def _decide(
     if champion is None:
         return True, f"version {version} is champion: first version ({label} {value:.4g})"
     old = champion.version
-    if champion.tags.get(FINGERPRINT_TAG) != fingerprint:
+
+    def not_comparable(change: str, detail: str) -> tuple[bool, str]:
+        """Measured another way, the old champion's number says nothing: the new one wins."""
         return True, (
-            f"version {version} is champion: test set changed (data fingerprint "
-            f"{fingerprint[:12]} vs {str(champion.tags.get(FINGERPRINT_TAG))[:12]} of version "
-            f"{old}), so {label} {value:.4g} is not comparable with the old champion's"
+            f"version {version} is champion: {change} changed ({detail} of version {old}), "
+            f"so {label} {value:.4g} is not comparable with the old champion's"
         )
+
+    old_fingerprint = champion.tags.get(FINGERPRINT_TAG)
+    if old_fingerprint != fingerprint:
+        detail = f"data fingerprint {fingerprint[:12]} vs {str(old_fingerprint)[:12]}"
+        return not_comparable("test set", detail)
     old_protocol = champion.tags.get(PROTOCOL_TAG, LEGACY_PROTOCOL)
     if old_protocol != protocol:
-        return True, (
-            f"version {version} is champion: evaluation protocol changed ({protocol!r} vs "
-            f"{old_protocol!r} of version {old}), so {label} {value:.4g} is not comparable "
-            "with the old champion's"
-        )
+        return not_comparable("evaluation protocol", f"{protocol!r} vs {old_protocol!r}")
     try:
         best = float(champion.tags[metric])
     except (KeyError, ValueError):
