@@ -267,12 +267,21 @@ class AugmentConfig:
     elastic_cell: int = MISSING  # spacing of the random displacements, pixels
 
 
+class LrSchedule(StrEnum):
+    """How the learning rate moves: halved when val CER stalls, or a half cosine over the
+    budget's epochs (an annealing that does not wait for a stall)."""
+
+    plateau = "plateau"
+    cosine = "cosine"
+
+
 @dataclass
 class TrainConfig:
     """Optimisation, early stopping on validation CER, resumption and distribution."""
 
     batch_size: int = MISSING
     lr: float = MISSING
+    lr_schedule: LrSchedule = MISSING
     lr_decay_patience: int = MISSING
     lr_decay_factor: float = MISSING
     min_lr: float = MISSING

@@ -1,4 +1,4 @@
-"""The per-epoch training callback: validation CER, early stopping, LR decay, time budget.
+"""The per-epoch training callback: validation CER, early stopping, LR schedule, time budget.
 
 Its state (best CER, epochs without improvement, history) is saved after every epoch so a
 killed run resumes where it stopped, with the same patience count.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.common.atomic import atomic_file
+from pipeline.common.config import LrSchedule
 from pipeline.common.metrics import cer, word_accuracy
 from pipeline.decoding import best_path
 
@@ -70,6 +72,12 @@ def save_weights_atomically(model: keras.Model, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def cosine_lr(epoch: int, epochs: int, lr: float, min_lr: float) -> float:
+    """Epoch `epoch` (0-based) of `epochs` on a half cosine from `lr` down towards `min_lr`:
+    the rate anneals over the whole budget instead of waiting for val CER to stall."""
+    return min_lr + (lr - min_lr) * (1 + math.cos(math.pi * epoch / max(epochs, 1))) / 2
+
+
 class Checkpointer(keras.callbacks.Callback):
     """Last in the callback list: weights first, then the state file as the commit point."""
 
@@ -87,8 +95,9 @@ class Checkpointer(keras.callbacks.Callback):
 class TrainingMonitor(keras.callbacks.Callback):
     """Adds val_cer, val_word_accuracy, lr and images_per_s to the epoch logs; stops early."""
 
-    def __init__(self, predict, val_batches, chars, cfg_train, state, best_path_):
+    def __init__(self, predict, val_batches, chars, cfg_train, state, best_path_, epochs):
         super().__init__()
+        self.epochs = epochs
         self.predict = predict
         self.val_batches = val_batches
         self.chars = chars
@@ -103,6 +112,9 @@ class TrainingMonitor(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.monotonic()
         self._images = 0
+        if self.cfg.lr_schedule == LrSchedule.cosine:
+            rate = cosine_lr(epoch, self.epochs, self.cfg.lr, self.cfg.min_lr)
+            self.model.optimizer.learning_rate.assign(rate)
 
     def on_train_batch_end(self, batch, logs=None):
         self._images += self.cfg.batch_size
@@ -141,7 +153,8 @@ class TrainingMonitor(keras.callbacks.Callback):
             save_weights_atomically(self.model, self.best_weights_path)
             return
         self.state.wait += 1
-        if self.state.wait % self.cfg.lr_decay_patience == 0:
+        stalled = self.state.wait % self.cfg.lr_decay_patience == 0
+        if stalled and self.cfg.lr_schedule == LrSchedule.plateau:
             old = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             new = max(old * self.cfg.lr_decay_factor, self.cfg.min_lr)
             self.model.optimizer.learning_rate.assign(new)

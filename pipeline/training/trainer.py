@@ -181,6 +181,7 @@ def train(cfg: DictConfig) -> TrainResult:
         cfg.train,
         state,
         checkpoint / CHECKPOINT_BEST_FILE,
+        epochs,
     )
     callbacks = [
         monitor,

@@ -19,6 +19,15 @@ def preview_src(page) -> str | None:
 
 def draw(page, stroke: Stroke) -> float:
     """Draw one stroke; return seconds from pen-up until the app shows the new reading."""
+    before = pen_stroke(page, stroke)
+    released = time.perf_counter()
+    wait_for_new_preview(page, before)
+    return time.perf_counter() - released
+
+
+def pen_stroke(page, stroke: Stroke) -> str | None:
+    """Draw one stroke with the mouse without waiting for the app; returns the preview shown
+    before it, for `wait_for_new_preview`."""
     before = preview_src(page)
     box = page.locator("canvas.upper-canvas").bounding_box()
     x0, y0 = box["x"], box["y"]
@@ -27,7 +36,11 @@ def draw(page, stroke: Stroke) -> float:
     for x, y in stroke[1:]:
         page.mouse.move(x0 + x, y0 + y, steps=3)
     page.mouse.up()
-    released = time.perf_counter()
+    return before
+
+
+def wait_for_new_preview(page, before: str | None) -> None:
+    """Wait until the page shows a model-input preview other than `before`, fully loaded."""
     page.wait_for_function(
         """([selector, before]) => {
             const img = document.querySelector(selector);
@@ -36,7 +49,6 @@ def draw(page, stroke: Stroke) -> float:
         arg=[PREVIEW, before],
         timeout=WAIT_MS,
     )
-    return time.perf_counter() - released
 
 
 def write(page, text: str) -> list[float]:

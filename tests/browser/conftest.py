@@ -120,18 +120,27 @@ def app_env(root: Path, overrides: str | None = None) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def page(chromium, app_url: str) -> Iterator:
-    """A fresh session of the app (each test module serves its own `app_url`), canvas ready."""
+@contextmanager
+def app_session(chromium, app_url: str) -> Iterator:
+    """A page in its own browser context, so its own Streamlit session; canvas ready."""
     from tests.browser.app_page import WAIT_MS
 
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(app_url)
-    page.locator("canvas.upper-canvas").wait_for()
-    yield page
-    context.close()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(app_url)
+        page.locator("canvas.upper-canvas").wait_for()
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(chromium, app_url: str) -> Iterator:
+    """A fresh session of the app (each test module serves its own `app_url`), canvas ready."""
+    with app_session(chromium, app_url) as session:
+        yield session
 
 
 def project_champion(name: str) -> bool:

@@ -21,11 +21,14 @@ from tests.browser.app_page import (
     PREVIEW,
     choose_mode,
     draw,
+    pen_stroke,
+    preview_src,
     read_candidates,
     read_metrics,
+    wait_for_new_preview,
     write,
 )
-from tests.browser.conftest import ARTIFACTS, REPO, app_env, served_app
+from tests.browser.conftest import ARTIFACTS, REPO, app_env, app_session, served_app
 from tests.browser.strokes import word_strokes
 from tests.model_fixtures import TINY_OVERRIDES, TinyProject, copy_project
 
@@ -119,3 +122,39 @@ def test_drawn_digit_shows_ten_probabilities(page):
 def test_blank_canvas_asks_to_draw(page):
     page.get_by_text("Draw something: the canvas is empty.").wait_for()
     assert page.locator('[data-testid="stMetric"]').count() == 0
+
+
+def _reading(page) -> tuple[str, str, str | None, list[tuple[str, float]]]:
+    metrics = read_metrics(page)
+    return metrics["It says"], metrics["Probability"], preview_src(page), read_candidates(page)
+
+
+def test_sessions_drawing_at_once_each_read_only_their_own_canvas(chromium, app_url):
+    """Two people write on one server at the same time, their strokes interleaved and read
+    concurrently (one shared model): each sees what it would have seen alone, and a third,
+    idle session in digit mode keeps its mode and its empty canvas."""
+    first, second = "the", "and"
+    with (
+        app_session(chromium, app_url) as one,
+        app_session(chromium, app_url) as two,
+        app_session(chromium, app_url) as idle,
+    ):
+        choose_mode(idle, "digit", "Write one digit")
+        strokes = {
+            page: word_strokes(text, left=60, top=40, height=120)
+            for page, text in ((one, first), (two, second))
+        }
+        for turn in range(max(len(s) for s in strokes.values())):
+            waiting = [(page, pen_stroke(page, s[turn])) for page, s in strokes.items()
+                       if turn < len(s)]  # fmt: skip
+            for page, before in waiting:
+                wait_for_new_preview(page, before)
+        together = {first: _reading(one), second: _reading(two)}
+        assert idle.get_by_text("Write one digit").is_visible()
+        idle.get_by_text("Draw something: the canvas is empty.").wait_for()
+        assert idle.locator('[data-testid="stMetric"]').count() == 0
+    for text in (first, second):
+        with app_session(chromium, app_url) as alone:
+            write(alone, text)
+            assert _reading(alone) == together[text], f"{text!r} read alone differs"
+    assert together[first][2] != together[second][2], "the two canvases gave one input"
