@@ -72,6 +72,11 @@ def save_weights_atomically(model: keras.Model, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def learning_rate_of(model: keras.Model) -> float:
+    """The rate the model's optimizer applies now, as a Python float."""
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
 def cosine_lr(epoch: int, epochs: int, lr: float, min_lr: float) -> float:
     """Epoch `epoch` (0-based) of `epochs` on a half cosine from `lr` down towards `min_lr`:
     the rate anneals over the whole budget instead of waiting for val CER to stall."""
@@ -125,7 +130,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         truths, hyps, images = validation_texts(self.predict, self.val_batches, self.chars)
         self.samples = list(zip(images[:24], truths[:24], hyps[:24], strict=True))
         val_cer = cer(truths, hyps)
-        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        lr = learning_rate_of(self.model)
         logs.update(
             val_cer=val_cer,
             val_word_accuracy=word_accuracy(truths, hyps),
@@ -135,7 +140,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._update_early_stopping(epoch, val_cer)
         self.state.epochs_done = epoch + 1
         self.state.seconds = time.monotonic() - self._started
-        self.state.lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.state.lr = learning_rate_of(self.model)
         self.state.history.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
         log.info(
             "epoch %d: loss %.3f val_cer %.4f word_acc %.3f %.0f img/s",
@@ -155,7 +160,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.state.wait += 1
         stalled = self.state.wait % self.cfg.lr_decay_patience == 0
         if stalled and self.cfg.lr_schedule == LrSchedule.plateau:
-            old = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            old = learning_rate_of(self.model)
             new = max(old * self.cfg.lr_decay_factor, self.cfg.min_lr)
             self.model.optimizer.learning_rate.assign(new)
             log.info(

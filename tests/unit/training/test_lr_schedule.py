@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from pipeline.common.config import compose
-from pipeline.training.monitor import MonitorState, TrainingMonitor, cosine_lr
+from pipeline.common.errors import HTRError
+from pipeline.training.monitor import MonitorState, TrainingMonitor, cosine_lr, learning_rate_of
 
 
 def test_cosine_starts_at_the_rate_and_falls_every_epoch_towards_the_floor() -> None:
@@ -39,30 +40,26 @@ def _monitor(tmp_path, schedule: str, epochs: int) -> tuple[TrainingMonitor, ker
     return monitor, model
 
 
-def _rate(model: keras.Model) -> float:
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-
-
 def test_cosine_sets_each_epochs_rate_and_ignores_stalls(tmp_path) -> None:
     monitor, model = _monitor(tmp_path, "cosine", epochs=4)
     monitor.on_epoch_begin(2)
-    assert _rate(model) == pytest.approx(1e-4 + 9e-4 * (1 + math.cos(math.pi / 2)) / 2)
+    assert learning_rate_of(model) == pytest.approx(1e-4 + 9e-4 * (1 + math.cos(math.pi / 2)) / 2)
     monitor.state.best_cer = 0.1
     for epoch in range(2):  # two epochs without improvement: plateau would halve here
         monitor._update_early_stopping(epoch, val_cer=0.2)
-    assert _rate(model) == pytest.approx(5.5e-4)
+    assert learning_rate_of(model) == pytest.approx(5.5e-4)
 
 
 def test_plateau_halves_after_a_stall_and_leaves_epoch_starts_alone(tmp_path) -> None:
     monitor, model = _monitor(tmp_path, "plateau", epochs=4)
     monitor.on_epoch_begin(2)
-    assert _rate(model) == pytest.approx(1e-3)
+    assert learning_rate_of(model) == pytest.approx(1e-3)
     monitor.state.best_cer = 0.1
     for epoch in range(2):
         monitor._update_early_stopping(epoch, val_cer=0.2)
-    assert _rate(model) == pytest.approx(5e-4)
+    assert learning_rate_of(model) == pytest.approx(5e-4)
 
 
 def test_an_unknown_schedule_is_refused_by_name() -> None:
-    with pytest.raises(Exception, match="lr_schedule"):
+    with pytest.raises(HTRError, match="lr_schedule"):
         compose(["train.lr_schedule=linear"])
