@@ -316,7 +316,9 @@ class DecodeConfig:
     the word beam search's dictionary and bigram corpus; `word_chars: null` means the
     letters of the charset. `lexicon_size` > 0 adds that many of the most frequent English
     words (wordfreq, offline; lower-case, Capitalised and UPPER forms) to the dictionary, so
-    correct words absent from a small training split are not forced into other words.
+    correct words absent from a small training split are not forced into other words;
+    `lexicon_weight` > 0 also gives those words their natural frequencies in the `ngrams`
+    unigram counts, weighing that many times the corpus's own word counts.
     `batch_size`: images per inference call when many are read (the evaluate stage).
     """
 
@@ -330,6 +332,7 @@ class DecodeConfig:
     dictionary_file: str | None = MISSING
     corpus_file: str | None = MISSING
     lexicon_size: int = MISSING
+    lexicon_weight: float = MISSING
     word_chars: str | None = MISSING
     batch_size: int = MISSING
 

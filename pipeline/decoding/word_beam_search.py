@@ -4,7 +4,10 @@ Word characters (by default the letters of the charset) may only spell dictionar
 in a prefix tree; every other character (space, punctuation, digits) is free between words, so
 "hello, world 42" decodes when "hello" and "world" are words. Mode `words` uses the dictionary
 only; mode `ngrams` also multiplies a beam's score by a word-bigram probability (add-k smoothed)
-each time a word is completed. Corpus and dictionary text split into words the same way: at
+each time a word is completed, and by the corpus unigram probability of each free character other
+than whitespace, so that a digit or a comma costs what it costs in the corpus instead of nothing
+(unscored, "8" outranked the word "a", whose own probability is charged, on real handwriting).
+Corpus and dictionary text split into words the same way: at
 whitespace and at charset characters that are not word characters (so "don't" gives "don" and
 "t"); a word with any other character cannot be written and is dropped. Words are case-sensitive.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -55,13 +58,31 @@ class LanguageModel:
     contexts: Counter[str]
     smoothing: float
     n_tokens: int
+    # corpus counts of the free characters other than whitespace (digits, punctuation); they
+    # are tokens of the unigram model beside the words, so n_tokens counts them too
+    free_chars: Counter[str]
 
     def log_prob(self, word: str, previous: str | None) -> float:
         """Log P(word | previous) with add-k smoothing; the unigram P(word) when no previous."""
         k, size = self.smoothing, len(self.tree)
         if previous is None:
+            size += len(self.free_chars)
             return math.log((self.unigrams[word] + k) / (self.n_tokens + k * size))
         return math.log((self.bigrams[previous, word] + k) / (self.contexts[previous] + k * size))
+
+    def free_log_probs(self) -> np.ndarray:
+        """Per label (index 0: blank), the log unigram probability of writing it as a free
+        character: 0 for blank, word characters and whitespace (never charged)."""
+        k, size = self.smoothing, len(self.tree) + len(self.free_chars)
+        return np.array(
+            [0.0]
+            + [
+                0.0
+                if char in self.word_chars or char.isspace()
+                else math.log((self.free_chars[char] + k) / (self.n_tokens + k * size))
+                for char in self.chars
+            ]
+        )
 
     def is_word_label(self) -> np.ndarray:
         """Per label (index 0: blank), whether it is a word character."""
@@ -90,8 +111,15 @@ def build_language_model(
     dictionary: Iterable[str] | None = None,
     word_chars: str | None = None,
     smoothing: float = 0.1,
+    word_frequencies: Mapping[str, float] | None = None,
+    frequency_weight: float = 0.0,
 ) -> LanguageModel:
-    """A language model from corpus text; its words form the dictionary unless one is given."""
+    """A language model from corpus text; its words form the dictionary unless one is given.
+
+    `word_frequencies` (word -> share of natural text) with `frequency_weight` w > 0 add w
+    corpora's worth of unigram counts drawn from them, with the corpus's own share of free
+    characters: a small or flattened corpus (the synthetic training texts) then still knows
+    that "or" is far more common than "Or" or "26"."""
     if word_chars is None:
         word_chars = "".join(char for char in chars if char.isalpha())
     outside = sorted(set(word_chars) - set(chars))
@@ -103,6 +131,12 @@ def build_language_model(
     unigrams = Counter(word for line in lines for word in line if word)
     bigrams = Counter(pair for line in lines for pair in pairwise(line) if all(pair))
     contexts = Counter(first for first, _ in bigrams.elements())
+    free = set(chars) - set(word_chars)
+    free_chars = Counter(char for char in corpus if char in free and not char.isspace())
+    if word_frequencies and frequency_weight > 0:
+        unigrams, free_chars = _with_frequencies(
+            unigrams, free_chars, word_frequencies, frequency_weight
+        )
     if dictionary is None:
         words: Iterable[str] = unigrams
     else:
@@ -111,8 +145,33 @@ def build_language_model(
         ]
     tree = PrefixTree(words, chars, unigrams)
     return LanguageModel(
-        chars, word_chars, tree, unigrams, bigrams, contexts, smoothing, unigrams.total()
+        chars,
+        word_chars,
+        tree,
+        unigrams,
+        bigrams,
+        contexts,
+        smoothing,
+        unigrams.total() + free_chars.total(),
+        free_chars,
     )
+
+
+def _with_frequencies(
+    unigrams: Counter[str],
+    free_chars: Counter[str],
+    frequencies: Mapping[str, float],
+    weight: float,
+) -> tuple[Counter[str], Counter[str]]:
+    """Unigram counts plus `weight` times the corpus's word count spread by `frequencies`,
+    and free-character counts scaled alike so that their share of the tokens is the corpus's."""
+    n_words = max(unigrams.total(), 1)
+    total = sum(frequencies.values())
+    merged: Counter[str] = Counter(unigrams)
+    for word, share in frequencies.items():
+        merged[word] += weight * n_words * share / total
+    scaled = Counter({char: count * (1.0 + weight) for char, count in free_chars.items()})
+    return merged, scaled
 
 
 def load_language_model(
@@ -128,25 +187,41 @@ def load_language_model(
     dictionary = None
     if cfg_decode.dictionary_file:
         dictionary = _read(Path(root) / cfg_decode.dictionary_file, "dictionary_file").splitlines()
+    frequencies: dict[str, float] = {}
     if cfg_decode.lexicon_size > 0:
         own = dictionary if dictionary is not None else corpus.split()
-        dictionary = [*own, *english_lexicon(cfg_decode.lexicon_size)]
+        frequencies = english_lexicon(cfg_decode.lexicon_size)
+        dictionary = [*own, *frequencies]
     return build_language_model(
         corpus,
         chars,
         dictionary=dictionary,
         word_chars=cfg_decode.word_chars,
         smoothing=cfg_decode.lm_smoothing,
+        word_frequencies=frequencies,
+        frequency_weight=cfg_decode.lexicon_weight,
     )
 
 
-def english_lexicon(size: int) -> list[str]:
-    """The `size` most frequent English words (wordfreq ships them offline) in lower-case,
-    Capitalised and UPPER forms; characters outside the charset are filtered later."""
-    from wordfreq import top_n_list
+# How a word's frequency is shared among its lower-case, Capitalised and UPPER forms in the
+# lexicon's counts: about one word in six starts a sentence or a name in running English.
+CASE_SHARES = (0.82, 0.15, 0.03)
 
-    words = top_n_list("en", size)
-    return [form for word in words for form in (word, word.capitalize(), word.upper())]
+
+def english_lexicon(size: int) -> dict[str, float]:
+    """The `size` most frequent English words (wordfreq ships them offline) in lower-case,
+    Capitalised and UPPER forms, each with its share of running text (`CASE_SHARES` of the
+    word's frequency); characters outside the charset are filtered later."""
+    from wordfreq import top_n_list, word_frequency
+
+    lexicon: dict[str, float] = {}
+    for word in top_n_list("en", size):
+        frequency = word_frequency(word, "en")
+        forms = (word, word.capitalize(), word.upper())
+        shares = (0.0, 1.0, 0.0) if word == "i" else CASE_SHARES  # the pronoun is always "I"
+        for form, share in zip(forms, shares, strict=True):
+            lexicon[form] = lexicon.get(form, 0.0) + frequency * share
+    return lexicon
 
 
 def _read(path: Path, key: str) -> str:
@@ -188,6 +263,7 @@ def word_beam_search(
     y = canonical(probs, lm.chars, blank)
     use_lm = mode == "ngrams"
     word_label = lm.is_word_label()
+    free_log = lm.free_log_probs() if use_lm else np.zeros(len(lm.chars) + 1)
     beams = Beams.start()
     state = _State(np.array([BETWEEN_WORDS]), [None], np.zeros(1))
     for row, labels in zip(y, active_labels(y, prune_threshold), strict=True):
@@ -197,9 +273,10 @@ def word_beam_search(
         if use_lm:
             weight = np.exp(lm_weight * (state.lm_log - state.lm_log.max()))
             finish = np.exp(lm_weight * _finish_log(lm, state))
-            bonus = np.where(is_word[None, :], 1.0, finish[:, None])
+            free = np.exp(lm_weight * free_log[labels])
+            bonus = np.where(is_word[None, :], 1.0, finish[:, None] * free[None, :])
         step = extend(beams, row, labels, beam_width, allowed, weight, bonus)
-        beams, state = step.beams, _advance(lm, state, step, word_label, use_lm)
+        beams, state = step.beams, _advance(lm, state, step, word_label, free_log, use_lm)
     return _final(lm, beams, state, use_lm, lm_weight, top_k)
 
 
@@ -227,7 +304,12 @@ def _finish_log(lm: LanguageModel, state: _State) -> np.ndarray:
 
 
 def _advance(
-    lm: LanguageModel, state: _State, step: Step, word_label: np.ndarray, use_lm: bool
+    lm: LanguageModel,
+    state: _State,
+    step: Step,
+    word_label: np.ndarray,
+    free_log: np.ndarray,
+    use_lm: bool,
 ) -> _State:
     """The state of each new beam from its parent's state and the label it appended."""
     nodes = state.node[step.parent]
@@ -238,7 +320,10 @@ def _advance(
             continue
         if word_label[label]:
             nodes[i] = lm.tree.children[ROOT if node == BETWEEN_WORDS else node][label]
-        elif node != BETWEEN_WORDS:
+            continue
+        if use_lm:
+            lm_log[i] += free_log[label]
+        if node != BETWEEN_WORDS:
             word = lm.tree.word[node]
             if use_lm:
                 lm_log[i] += lm.log_prob(word, previous[i])

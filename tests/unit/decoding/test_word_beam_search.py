@@ -18,6 +18,7 @@ from pipeline.decoding.ctc_decoders import beam_search, best_path
 from pipeline.decoding.registry import decode
 from pipeline.decoding.word_beam_search import (
     build_language_model,
+    english_lexicon,
     load_language_model,
     word_beam_search,
 )
@@ -102,6 +103,49 @@ def test_ngrams_mode_ranks_narrow_beams_by_the_words_they_complete() -> None:
     probs = spell([first, {" ": 1.0}, {"c": 0.5, "d": 0.5}], chars)
     assert word_beam_search(probs, lm, "ngrams", beam_width=2)[0].text == "a c"
     assert word_beam_search(probs, lm, "words", beam_width=2)[0].text[0] == "b"
+
+
+def test_ngrams_mode_charges_a_digit_what_it_costs_in_the_corpus() -> None:
+    chars = " .8ab"
+    # Optically "8" by a little; the corpus writes "a" fifty times as often as "8".
+    probs = spell([{"8": 0.5, "a": 0.45}, {}], chars)
+    lm = build_language_model("a b a .\n" * 50 + "8", chars)
+    assert word_beam_search(probs, lm, "words")[0].text == "8"
+    assert word_beam_search(probs, lm, "ngrams")[0].text == "a"
+    # Free characters and words are tokens of one unigram model: "." 50 times, "8" once,
+    # words 150 times, vocabulary {a, b} plus {., 8}.
+    k = lm.smoothing
+    free = dict(zip(" .8ab", lm.free_log_probs()[1:], strict=True))
+    assert math.exp(free["."]) == pytest.approx((50 + k) / (201 + 4 * k))
+    assert math.exp(free["8"]) == pytest.approx((1 + k) / (201 + 4 * k))
+    assert free[" "] == free["a"] == 0.0  # whitespace and word characters are never charged
+    assert math.exp(lm.log_prob("a", None)) == pytest.approx((100 + k) / (201 + 4 * k))
+
+
+def test_natural_word_frequencies_outweigh_a_flat_corpus() -> None:
+    chars = " .Oor"
+    corpus = "or Or .\n" * 10  # flattened: the two spellings equally often
+    probs = spell([{"O": 0.5, "o": 0.45}, {}, {"r": 0.9}, {}], chars)
+    flat = build_language_model(corpus, chars)
+    assert word_beam_search(probs, flat, "ngrams")[0].text == "Or"
+    natural = {"or": 0.9, "Or": 0.1}
+    lm = build_language_model(corpus, chars, word_frequencies=natural, frequency_weight=4.0)
+    assert word_beam_search(probs, lm, "ngrams")[0].text == "or"
+    # 4 corpora's worth of word counts (4 x 20 words) spread 9:1, and "." scaled by 1 + 4, so
+    # punctuation keeps the corpus's share of the tokens.
+    assert lm.unigrams["or"] == pytest.approx(10 + 72) and lm.unigrams["Or"] == pytest.approx(18)
+    assert lm.free_chars["."] == pytest.approx(50)
+    assert lm.free_chars["."] / lm.n_tokens == pytest.approx(10 / 30)
+
+
+def test_english_lexicon_shares_each_frequency_among_its_case_forms() -> None:
+    from wordfreq import word_frequency
+
+    lexicon = english_lexicon(50)
+    assert lexicon["the"] > lexicon["The"] > lexicon["THE"] > 0
+    total = lexicon["the"] + lexicon["The"] + lexicon["THE"]
+    assert total == pytest.approx(word_frequency("the", "en"))
+    assert lexicon["I"] == pytest.approx(word_frequency("i", "en")) and lexicon["i"] == 0.0
 
 
 def test_language_model_uses_add_k_bigram_and_unigram_probabilities() -> None:
