@@ -64,22 +64,25 @@ class LanguageModel:
 
     def log_prob(self, word: str, previous: str | None) -> float:
         """Log P(word | previous) with add-k smoothing; the unigram P(word) when no previous."""
-        k, size = self.smoothing, len(self.tree)
         if previous is None:
-            size += len(self.free_chars)
-            return math.log((self.unigrams[word] + k) / (self.n_tokens + k * size))
+            return self._unigram_log(self.unigrams[word])
+        k, size = self.smoothing, len(self.tree)
         return math.log((self.bigrams[previous, word] + k) / (self.contexts[previous] + k * size))
+
+    def _unigram_log(self, count: float) -> float:
+        """Add-k log probability of a token (word or free character) seen `count` times."""
+        k, size = self.smoothing, len(self.tree) + len(self.free_chars)
+        return math.log((count + k) / (self.n_tokens + k * size))
 
     def free_log_probs(self) -> np.ndarray:
         """Per label (index 0: blank), the log unigram probability of writing it as a free
         character: 0 for blank, word characters and whitespace (never charged)."""
-        k, size = self.smoothing, len(self.tree) + len(self.free_chars)
         return np.array(
             [0.0]
             + [
                 0.0
                 if char in self.word_chars or char.isspace()
-                else math.log((self.free_chars[char] + k) / (self.n_tokens + k * size))
+                else self._unigram_log(self.free_chars[char])
                 for char in self.chars
             ]
         )
