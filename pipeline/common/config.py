@@ -58,6 +58,8 @@ class PenConfig:
     filled_thinning: list[float] = MISSING  # fill mode: the font's half width times this
     filled_max_half_width: float = MISSING  # fill mode: widest half stroke
     pen_width: list[float] = MISSING
+    p_broad: float = MISSING  # words written with a broad pen (a marker, the app's brush)
+    broad_width: list[float] = MISSING  # its stroke width
     pen_min_px: float = MISSING  # narrowest stroke, output pixels
     pressure: list[float] = MISSING  # std of log stroke width along the strokes
     pressure_cell: list[float] = MISSING  # how far pressure stays alike

@@ -32,10 +32,16 @@ class Pen:
 
 
 def sample_pen(rng: np.random.Generator, cfg: PenConfig) -> Pen:
-    """Draw a pen from the config's ranges."""
+    """Draw a pen from the config's ranges; a share `p_broad` of them is broad.
+
+    Without broad pens (p_broad 0) no extra random number is drawn, so data sets made before
+    the knob existed (the pretrained base's) are rendered exactly as they were.
+    """
+    filled = bool(rng.random() < cfg.p_filled)
+    broad = cfg.p_broad > 0.0 and bool(rng.random() < cfg.p_broad)
     return Pen(
-        filled=bool(rng.random() < cfg.p_filled),
-        width=float(rng.uniform(*cfg.pen_width)),
+        filled=filled,
+        width=float(rng.uniform(*(cfg.broad_width if broad else cfg.pen_width))),
         thinning=float(rng.uniform(*cfg.filled_thinning)),
         pressure=float(rng.uniform(*cfg.pressure)),
         pressure_cell=float(rng.uniform(*cfg.pressure_cell)),

@@ -17,6 +17,7 @@ from pipeline.data.iam import index as iam
 from pipeline.data.lmdb_store import LmdbStore
 from pipeline.data.synthetic import fonts, pen, sample_data, vocabulary
 from pipeline.data.synthetic.pen.glyphs import bucket_for, glyph
+from pipeline.data.synthetic.pen.stroke import sample_pen
 from pipeline.download import download
 
 # Fonts of different kinds: print, marker, cursive script, school cursive.
@@ -147,9 +148,41 @@ def test_rejects_words_with_spaces_missing_glyphs_or_fonts(knobs, tmp_path):
         pen.render_word("word", tmp_path / "nope.ttf", rng, knobs, HEIGHT)
 
 
+def test_broad_pens_take_their_width_from_broad_width_and_make_heavier_strokes(clean):
+    broad = dataclasses.replace(clean, p_filled=0.0, p_broad=1.0, broad_width=[0.45, 0.5])
+    pens = [sample_pen(np.random.default_rng(seed), broad) for seed in range(20)]
+    assert all(0.45 <= p.width <= 0.5 and not p.filled for p in pens)
+    fine = dataclasses.replace(broad, p_broad=0.0)
+    ink = {
+        name: (255.0 - pen.render_word("minimum", font("kalam"), rng, cfg, HEIGHT)).sum()
+        for name, cfg, rng in [
+            ("broad", broad, np.random.default_rng(3)),
+            ("fine", fine, np.random.default_rng(3)),
+        ]
+    }
+    assert ink["broad"] > 2.0 * ink["fine"]
+
+
+def test_without_broad_pens_a_pen_draws_the_random_numbers_it_always_did(knobs):
+    """p_broad 0 draws no extra number, so the pretrained base's data set is unchanged."""
+    cfg = dataclasses.replace(knobs, p_broad=0.0)
+    rng, reference = np.random.default_rng(11), np.random.default_rng(11)
+    drawn = sample_pen(rng, cfg)
+    assert drawn.filled == (reference.random() < cfg.p_filled)
+    assert drawn.width == reference.uniform(*cfg.pen_width)
+    for _ in range(3):  # thinning, pressure, pressure_cell
+        reference.uniform()
+    assert rng.random() == reference.random()
+
+
 @pytest.mark.parametrize(
     ("override", "key"),
-    [("data.sample.pen.slant=[0.4,0.1]", "slant"), ("data.sample.pen.p_jpeg=1.5", "p_jpeg")],
+    [
+        ("data.sample.pen.slant=[0.4,0.1]", "slant"),
+        ("data.sample.pen.p_jpeg=1.5", "p_jpeg"),
+        ("data.sample.pen.p_broad=-0.1", "p_broad"),
+        ("data.sample.pen.broad_width=[0.5,0.2]", "broad_width"),
+    ],
 )
 def test_impossible_knobs_are_named(tmp_path, override, key):
     with pytest.raises(HTRError, match=rf"data\.sample\.pen\.{key}"):
