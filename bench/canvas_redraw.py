@@ -21,6 +21,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from generalisation import visible  # bench/generalisation.py, beside this script
 from PIL import Image, ImageDraw
 from real_words import crop, read_list  # bench/real_words.py, beside this script
 from skimage.filters import threshold_otsu
@@ -30,7 +31,6 @@ from pipeline.common.config import compose
 from pipeline.common.metrics import text_metrics
 from pipeline.data.synthetic import render_held_out
 from pipeline.inference.recognizer import Recognizer
-from pipeline.models import BlankImageError, prepare_foreign
 
 CANVAS = (600, 200)
 MARGIN = 20
@@ -61,8 +61,9 @@ CLEAN_PEN = [
 
 
 def binarise(grey: np.ndarray) -> np.ndarray:
-    """uint8 [h, w, 1]: black where Otsu's threshold finds ink, white elsewhere."""
-    plane = grey[..., 0].astype(np.float64)
+    """uint8 [h, w, 1] of a grey [h, w(, 1)] image: black where Otsu's threshold finds ink,
+    white elsewhere."""
+    plane = grey.reshape(grey.shape[:2]).astype(np.float64)
     return np.where(plane < threshold_otsu(plane), 0, 255).astype(np.uint8)[..., None]
 
 
@@ -71,7 +72,7 @@ def redraw(
 ) -> np.ndarray | None:
     """The ink's centre lines drawn with a round brush `stroke` pixels wide on a white canvas
     (width, height), scaled to fill it within MARGIN; None when there is no ink."""
-    plane = grey[..., 0].astype(np.float64)
+    plane = grey.reshape(grey.shape[:2]).astype(np.float64)
     if plane.max() == plane.min():
         return None
     ys, xs = np.nonzero(skeletonize(plane < threshold_otsu(plane)))
@@ -110,18 +111,6 @@ def _inked(images: list[np.ndarray | None], originals: list[np.ndarray]) -> list
     return [r if r is not None else o for r, o in zip(images, originals, strict=True)]
 
 
-def _readable(samples: list[tuple[np.ndarray, str]]) -> list[tuple[np.ndarray, str]]:
-    kept = []
-    for image, text in samples:
-        image = image if image.ndim == 3 else image[..., None]
-        try:
-            prepare_foreign(image)
-        except BlankImageError:
-            continue
-        kept.append((image, text))
-    return kept
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sources", type=Path, required=True, help="folder of the clones")
@@ -134,12 +123,13 @@ def main() -> None:
     words = read_list()
     scans = [crop(args.sources, word) for word in words]
     truths = [word.text for word in words]
-    synthetic = _readable(
+    synthetic = visible(
         render_held_out(
             compose(["data.sample.renderer=pen", f"{_PEN}p_broad=0.0"]),
             args.synthetic,
             seed=args.seed,
-        )
+        ),
+        "synthetic pen words",
     )
     checks: dict[str, tuple[list[np.ndarray], list[str]]] = {
         "real scanned": (scans, truths),
@@ -155,7 +145,10 @@ def main() -> None:
     checks[f"synthetic redrawn, {stroke:g}-px brush"] = (redrawn, pen_truths)
     for share in args.pen_widths:
         overrides = ["data.sample.renderer=pen", *CLEAN_PEN, f"{_PEN}pen_width=[{share},{share}]"]
-        clean = _readable(render_held_out(compose(overrides), args.synthetic, seed=args.seed))
+        clean = visible(
+            render_held_out(compose(overrides), args.synthetic, seed=args.seed),
+            f"clean pen {share:g}",
+        )
         checks[f"clean pen {share:g} x-height wide"] = (
             [s[0] for s in clean],
             [s[1] for s in clean],

@@ -86,7 +86,7 @@ def _digit_accuracy(recognizer: Recognizer, samples: Samples) -> float:
     )
 
 
-def _visible(samples: Samples, label: str) -> Samples:
+def visible(samples: Samples, label: str) -> Samples:
     """The samples the app would accept; ones too faint to find ink in are counted and left out
     (the app answers those with "blank", so no model can read them)."""
     kept = []
@@ -109,7 +109,7 @@ def held_out_sets(n_words: int, n_digits: int, seed: int) -> dict[str, Samples]:
         # (broad strokes have their own check, bench/canvas_redraw.py)
         cfg = compose([f"data.sample.renderer={renderer}", "data.sample.pen.p_broad=0.0"])
         words = render_held_out(cfg, n_words, seed=seed)
-        sets[f"words_{renderer}"] = _visible(words, f"{renderer} words")
+        sets[f"words_{renderer}"] = visible(words, f"{renderer} words")
     cfg = compose()
     sample = cfg.data.sample
     sets["mnist"] = held_out_digits(
