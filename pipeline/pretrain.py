@@ -3,7 +3,8 @@
 `python -m pipeline.pretrain -cn pretrain` renders the large synthetic set (`data=pretrain`),
 packs it into LMDB, trains the default architecture on it for a long budget
 (`train=pretrain`), scores it on that set's test split and writes the model with its card
-to `models/pretrained/` (committed to git; `dvc repro -f pretrain` remakes it). Resumable:
+to `models/pretrained/` (committed to git). The stage is frozen and DVC never runs a frozen
+stage, not even `dvc repro -f`: `PRETRAIN_COMMAND` remakes it and records it in dvc.lock. Resumable:
 an interrupted run continues from its last epoch when started again.
 """
 
@@ -14,14 +15,18 @@ import logging
 
 from omegaconf import DictConfig
 
-from pipeline.common.artifacts import DOWNLOAD_REPORT_FILE, MODEL_FILE, TRAIN_METRICS_FILE
+from pipeline.common.artifacts import (
+    DOWNLOAD_REPORT_FILE,
+    MODEL_FILE,
+    PRETRAIN_COMMAND,
+    TRAIN_METRICS_FILE,
+)
 from pipeline.common.config import project_path
 from pipeline.common.stage import run_stage
 from pipeline.data import build_lmdb, read_metadata
 from pipeline.download import download
 
 log = logging.getLogger(__name__)
-COMMAND = "dvc repro -f pretrain  (python -m pipeline.pretrain -cn pretrain)"
 
 
 def _pretrain(cfg: DictConfig) -> dict:
@@ -49,7 +54,7 @@ def _pretrain(cfg: DictConfig) -> dict:
     }
     meta = read_metadata(cfg, "train")
     facts = card.card_facts(
-        cfg, COMMAND, str(meta.get("fingerprint")), training, metrics, int(meta["count"])
+        cfg, PRETRAIN_COMMAND, str(meta.get("fingerprint")), training, metrics, int(meta["count"])
     )
     card.write_card(models, facts)
     log.info(

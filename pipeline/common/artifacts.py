@@ -4,6 +4,13 @@ Stages hand work to each other through files only; naming them here keeps a writ
 its readers from drifting apart.
 """
 
+# models/pretrained/ (the frozen pretrain stage): DVC never runs a frozen stage, not even
+# `dvc repro -f`, so the stage's own command remakes the base and `dvc commit` records it
+PRETRAIN_COMMAND = (
+    "python -m pipeline.pretrain -cn pretrain hydra.run.dir=logs/hydra/pretrain"
+    " && dvc commit -f pretrain"
+)
+
 # models/ (train stage)
 MODEL_FILE = "recognizer.keras"
 CHARSET_FILE = "charset.json"

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from omegaconf import DictConfig
 
-from pipeline.common.artifacts import MODEL_FILE
+from pipeline.common.artifacts import MODEL_FILE, PRETRAIN_COMMAND
 from pipeline.common.charset import Charset
 from pipeline.common.config import project_path
 from pipeline.common.errors import HTRError
@@ -43,7 +43,7 @@ def initialise(model: keras.Model, charset: Charset, cfg: DictConfig) -> Path | 
     if path is None:
         return None
     if not path.is_file():
-        hint = " (run `dvc repro -f pretrain` to make it)" if cfg.train.init == PRETRAINED else ""
+        hint = f" (run `{PRETRAIN_COMMAND}` to make it)" if cfg.train.init == PRETRAINED else ""
         raise HTRError(f"train.init={cfg.train.init}: no model file {path}{hint}")
     base = load_model_files(str(path))
     # deslanting changes every stroke, so base and fine-tuning must agree on it; cropping

@@ -59,9 +59,8 @@ def test_scratch_when_init_is_null(tmp_path):
 def test_missing_base_names_the_file_and_the_stage(tmp_path):
     cfg = compose([*TINY, "train.init=pretrained"], root=tmp_path)
     model = build_crnn(cfg.model, 5)
-    with pytest.raises(
-        HTRError, match=r"models/pretrained/recognizer.keras.*dvc repro -f pretrain"
-    ):
+    stage = r"python -m pipeline.pretrain -cn pretrain .* && dvc commit -f pretrain"
+    with pytest.raises(HTRError, match=rf"models/pretrained/recognizer.keras.*{stage}"):
         initialise(model, Charset("abcd"), cfg)
 
 
