@@ -7,13 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from pipeline.common.artifacts import PRETRAIN_COMMAND
 from pipeline.common.charset import Charset
 from pipeline.common.config import compose
 from pipeline.common.errors import HTRError
 from pipeline.inference import load_model_files
 from pipeline.models import LOGITS_LAYER, Preprocessing, build_crnn
 from pipeline.training.init import initialise
+
+ROOT = Path(__file__).resolve().parents[3]
 
 TINY = ["data=tiny", "model=tiny", "train=tiny"]
 
@@ -82,3 +86,10 @@ def test_other_normalisation_is_refused(tmp_path):
     cropped = compose([*TINY, f"train.init={path}", "model.deslant=false"], root=tmp_path)
     assert cropped.model.crop_to_ink
     assert initialise(build_crnn(cropped.model, 5), Charset("abcd"), cropped) == path
+
+
+def test_pretrain_command_runs_the_stage_command_of_dvc_yaml():
+    """The documented command must be the frozen stage's own, which DVC itself never runs."""
+    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]["pretrain"]
+    assert stage["frozen"] is True
+    assert f"{stage['cmd']} && dvc commit -f pretrain" == PRETRAIN_COMMAND
