@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 
-BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+from tests.bench_modules import load_bench as load_bench_module
 
 
 def load_bench():
-    sys.path.insert(0, str(BENCH_DIR))  # it imports real_words from beside itself
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "canvas_redraw", BENCH_DIR / "canvas_redraw.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCH_DIR))
+    return load_bench_module("canvas_redraw")
 
 
 def scan_of_a_bar() -> np.ndarray:

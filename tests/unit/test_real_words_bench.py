@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "real_words.py"
+from tests.bench_modules import load_bench as load_bench_module
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("real_words", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_module("real_words")
 
 
 def test_the_list_names_each_word_its_source_box_group_and_text() -> None:
