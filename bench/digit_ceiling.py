@@ -85,22 +85,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     sets, held, test = training_sets(args.mnist_data)
-    print(f"| training digits | updates | held-out 1,000 | MNIST test ({len(test[1]):,}) | s |")
-    print("|---|---|---|---|---|")
+    rows = [
+        f"| training digits | updates | held-out 1,000 | MNIST test ({len(test[1]):,}) | s |",
+        "|---|---|---|---|---|",
+    ]
     for name, (x, y) in sets.items():
         keras.utils.set_random_seed(args.seed)
         model = classifier()
         epochs = max(1, round(args.updates * 128 / len(x)))
+        print(f"{name}: {epochs} epochs", flush=True)
         start = time.perf_counter()
-        model.fit(x[..., None] / 255.0, y, batch_size=128, epochs=epochs, verbose=0)
+        model.fit(x[..., None] / 255.0, y, batch_size=128, epochs=epochs, verbose=2)
         held_acc = model.evaluate(held[0][..., None] / 255.0, held[1], verbose=0)[1]
         test_acc = model.evaluate(test[0][..., None] / 255.0, test[1], verbose=0)[1]
         seconds = time.perf_counter() - start
-        print(
+        rows.append(
             f"| {name} | {epochs * -(-len(x) // 128)} | {held_acc:.4f} | {test_acc:.4f} | "
-            f"{seconds:.0f} |",
-            flush=True,
+            f"{seconds:.0f} |"
         )
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":
