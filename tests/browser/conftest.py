@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 START_TIMEOUT_S = 60.0
+# A fresh server's first session imports TensorFlow and loads the model before it draws the
+# canvas: 60 s was not always enough on a slow 2-core machine (one CI run, 2026-12-04). A bound
+# on waiting, not a speed check: a ready page returns at once.
+CANVAS_READY_MS = 180_000
 
 
 def free_port() -> int:
@@ -130,7 +134,7 @@ def app_session(chromium, app_url: str) -> Iterator:
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
         page.goto(app_url)
-        page.locator("canvas.upper-canvas").wait_for()
+        page.locator("canvas.upper-canvas").wait_for(timeout=CANVAS_READY_MS)
         yield page
     finally:
         context.close()
