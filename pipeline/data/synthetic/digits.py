@@ -60,19 +60,22 @@ def load_extra_digits() -> tuple[np.ndarray, np.ndarray]:
 
 def extra_digit_indices(n: int, seed: int) -> np.ndarray:
     """Indices of the first `n` vendored extra digits in a seeded, class-interleaved order."""
-    _, labels = load_extra_digits()
-    if not 0 <= n <= len(labels):
-        raise HTRError(f"data.sample.n_extra_digits must be between 0 and {len(labels)}, got {n}")
-    return _interleaved(
-        labels, np.random.default_rng(np.random.SeedSequence([seed, _EXTRA_STREAM]))
-    )[:n]
+    return _balanced_prefix(load_extra_digits()[1], n, seed, _EXTRA_STREAM, "n_extra_digits")
 
 
 def mnist_train_indices(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Indices of the first `n` of MNIST's fresh training digits in a seeded, balanced order."""
+    return _balanced_prefix(labels, n, seed, _MNIST_TRAIN_STREAM, "n_mnist_digits")
+
+
+def _balanced_prefix(labels: np.ndarray, n: int, seed: int, stream: int, key: str) -> np.ndarray:
+    """The first `n` indices of one source's own seeded class-interleaved order.
+
+    Each source has its own stream, so asking for more of one never reorders another.
+    """
     if not 0 <= n <= len(labels):
-        raise HTRError(f"data.sample.n_mnist_digits must be between 0 and {len(labels)}, got {n}")
-    rng = np.random.default_rng(np.random.SeedSequence([seed, _MNIST_TRAIN_STREAM]))
+        raise HTRError(f"data.sample.{key} must be between 0 and {len(labels)}, got {n}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, stream]))
     return _interleaved(labels, rng)[:n]
 
 
